@@ -1,0 +1,184 @@
+// Tern protocol messages as plain C++ values, and their FlatBuffers encoding.
+//
+// Every frame body is one FlatBuffer whose root table `Frame` holds a union of the tables in
+// wire/schema/tern.fbs; each table maps 1:1 to a struct below (same field names). Encoding and
+// decoding go through this header so that no other layer touches the FlatBuffers API.
+// See wire/PROTOCOL.md for the meaning of every field and the ack/seq/epoch rules.
+//
+// Thread safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "wire/status.h"
+
+namespace tern::wire {
+
+inline constexpr uint16_t kProtocolVersion = 1;
+
+// ---- pre-authentication, client -> server ----
+struct RequestCode {  // ask for a one-time code to be sent to `phone` (E.164, "+" and digits)
+  uint16_t version = kProtocolVersion;
+  std::string phone;
+};
+struct Verify {  // prove the phone with the code: registers a new primary device
+  uint16_t version = kProtocolVersion;
+  std::string phone;
+  std::string code;
+  std::string device_name;
+  uint32_t max_inflight = 0;  // flow-control window (items); 0 = server default
+};
+struct Link {  // attach a new device to the user that issued `link_code`
+  uint16_t version = kProtocolVersion;
+  std::string link_code;
+  std::string device_name;
+  uint32_t max_inflight = 0;
+};
+struct Resume {  // reconnect an existing device
+  uint16_t version = kProtocolVersion;
+  uint64_t user_id = 0;
+  uint32_t device_id = 0;
+  std::string token;
+  uint32_t inbox_epoch = 0;       // epoch of the client's stored inbox position (0 = none)
+  uint64_t last_inbox_seq = 0;    // highest inbox seq durably stored by the client
+  uint64_t last_acked_client_seq = 0;  // highest client seq whose SendAck the client holds
+  uint32_t max_inflight = 0;
+};
+
+// ---- pre-authentication, server -> client ----
+struct CodeSent {
+  uint32_t code_ttl_ms = 0;
+  uint32_t retry_after_ms = 0;
+};
+struct Welcome {  // authentication succeeded; the session is now authenticated
+  uint64_t user_id = 0;
+  uint32_t device_id = 0;
+  std::string token;            // only for a newly created device (Verify/Link); else empty
+  uint32_t inbox_epoch = 0;
+  bool epoch_changed = false;   // the client's epoch was not current: it missed items
+  uint64_t client_seq_high = 0; // highest client seq the server holds a result for
+  uint32_t heartbeat_ms = 0;    // ping at least this often
+  uint64_t server_time_ms = 0;
+  uint32_t max_frame = 0;       // largest frame the server accepts now
+  uint32_t max_inflight = 0;    // window the server will honour
+};
+
+// ---- authenticated, client -> server ----
+struct Send {
+  uint64_t client_seq = 0;  // strictly increasing per device, starting at 1
+  uint64_t to_user = 0;     // 1:1 chat with this user
+  std::string text;         // UTF-8
+};
+struct InboxAck {  // cumulative: every inbox item with seq <= `seq` is durably stored
+  uint64_t seq = 0;
+};
+struct ResolvePhone {
+  uint32_t req_id = 0;
+  std::string phone;
+};
+struct CreateLinkCode {
+  uint32_t req_id = 0;
+};
+struct ListDevices {
+  uint32_t req_id = 0;
+};
+struct UnlinkDevice {
+  uint32_t req_id = 0;
+  uint32_t device_id = 0;
+};
+
+// ---- authenticated, server -> client ----
+struct SendAck {  // the *sent* ack (status ok) or the refusal of one Send
+  uint64_t client_seq = 0;
+  Code status = Code::kOk;
+  uint64_t msg_id = 0;
+  uint64_t chat_seq = 0;
+  uint64_t server_ts_ms = 0;
+};
+enum class ItemKind : uint8_t {
+  kMessage = 0,  // a chat message (from a peer, or from one of my other devices)
+  kExpired = 1,  // to the sender's devices: msg_id expired before reaching to_user
+  kMissed = 2,   // to a recipient device: msg_id expired in this queue; text is absent
+};
+struct InboxItem {
+  uint64_t seq = 0;  // per-device inbox seq within the current epoch
+  ItemKind kind = ItemKind::kMessage;
+  uint64_t msg_id = 0;
+  uint64_t sender_user = 0;
+  uint32_t sender_device = 0;
+  uint64_t to_user = 0;
+  uint64_t chat_seq = 0;
+  uint64_t server_ts_ms = 0;
+  std::string text;
+};
+struct Deliver {
+  std::vector<InboxItem> items;  // ascending seq, no gaps within one frame
+};
+struct Resolved {
+  uint32_t req_id = 0;
+  uint64_t user_id = 0;  // 0 when the phone is not registered
+};
+struct LinkCode {
+  uint32_t req_id = 0;
+  std::string code;
+  uint64_t expires_ms = 0;  // server time
+};
+struct DeviceInfo {
+  uint32_t device_id = 0;
+  std::string name;
+  uint64_t created_ms = 0;
+  uint64_t last_seen_ms = 0;
+  bool online = false;
+};
+struct DeviceList {
+  uint32_t req_id = 0;
+  std::vector<DeviceInfo> devices;
+};
+struct Reply {  // generic answer to a request with a req_id
+  uint32_t req_id = 0;
+  Code status = Code::kOk;
+  std::string message;
+};
+
+// ---- either direction, any time ----
+struct Ping {
+  uint64_t nonce = 0;
+};
+struct Pong {
+  uint64_t nonce = 0;
+};
+struct Error {  // a fatal error: the sender closes the connection after it
+  Code code = Code::kProtocol;
+  std::string message;
+};
+
+using Message = std::variant<RequestCode, Verify, Link, Resume, CodeSent, Welcome, Send, InboxAck,
+                             ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice, SendAck,
+                             Deliver, Resolved, LinkCode, DeviceList, Reply, Ping, Pong, Error>;
+
+const char* MessageName(const Message& m);
+
+// Which side may send a message, and whether it is allowed before authentication.
+enum class Direction : uint8_t { kClientToServer, kServerToClient, kBoth };
+Direction DirectionOf(const Message& m);
+bool AllowedBeforeAuth(const Message& m);
+
+struct DecodeLimits {
+  size_t max_depth = 16;       // FlatBuffers verifier nesting depth
+  size_t max_tables = 100000;  // FlatBuffers verifier table count
+  size_t max_items = 4096;     // Deliver.items / DeviceList.devices entries
+  size_t max_string = 65536;   // any single string field, bytes
+};
+
+// Encode `m` as a FlatBuffer (a frame body, without the frame header).
+std::string EncodeMessage(const Message& m);
+
+// Verify and decode a frame body. Errors: kProtocol (verifier failure, unknown union type,
+// missing required field, limits exceeded). Never reads outside `body`.
+Result<Message> DecodeMessage(std::span<const uint8_t> body, const DecodeLimits& limits = {});
+
+}  // namespace tern::wire

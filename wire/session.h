@@ -1,0 +1,87 @@
+// Session: the sans-IO protocol state machine for one connection, either role.
+//
+// Bytes in (Feed), messages out (NextEvent), messages in (Send), bytes out (TakeOutput).
+// No sockets, no clock, no globals. The session enforces the framing rules, the pre-auth
+// limits (only the handshake messages, each at most `max_preauth_frame` bytes), the direction
+// of every message, and the auth state; the decisions (is this token valid? where does this
+// message go?) belong to the caller (server core or client SDK).
+//
+// State: kHandshake -> kAuthenticated (server: when it Sends a Welcome; client: when it
+// receives one) ; any -> kFailed (sticky) on a violation. In the server role a violation
+// queues an Error frame, so the caller writes TakeOutput() once more and then closes.
+//
+// Thread safety: owned by one connection; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "wire/frame.h"
+#include "wire/messages.h"
+#include "wire/status.h"
+
+namespace tern::wire {
+
+class Session {
+ public:
+  enum class Role : uint8_t { kClient, kServer };
+  enum class State : uint8_t { kHandshake, kAuthenticated, kFailed };
+  struct Options {
+    size_t max_frame = 256 * 1024;     // largest body accepted after authentication
+    size_t max_preauth_frame = 1024;   // largest body accepted before authentication
+    DecodeLimits decode;
+  };
+
+  Session(Role role, Options options);
+
+  // Consumes all of `bytes`, decoding every complete frame into the event queue.
+  // Errors (the session is then kFailed and every later Feed returns the same error):
+  //  kFrameTooLarge  declared length over the current limit
+  //  kProtocol       bad header/flags, verifier failure, message in the wrong direction,
+  //                  handshake message after authentication, compressed frame (not negotiated)
+  //  kUnauthenticated a post-auth message before authentication
+  //  (client role) the Error message received from the server, with its code.
+  Status Feed(std::span<const uint8_t> bytes);
+
+  // The next decoded message, in arrival order; nullopt when none is pending.
+  std::optional<Message> NextEvent();
+
+  // Frames `m` into the output buffer. A server Sending Welcome becomes authenticated.
+  // Sending an Error fails the session (after queuing the frame). Sending in kFailed is a no-op.
+  void Send(const Message& m);
+
+  // Marks the session failed with `status` and (server role) queues an Error frame for it.
+  void Fail(const Status& status);
+
+  // Takes (moves out) every byte queued for the peer.
+  std::string TakeOutput();
+  bool has_output() const { return !out_.empty(); }
+  size_t output_size() const { return out_.size(); }
+
+  State state() const { return state_; }
+  bool authenticated() const { return state_ == State::kAuthenticated; }
+  bool failed() const { return state_ == State::kFailed; }
+  const Status& failure() const { return failure_; }
+
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+  uint64_t frames_in() const { return frames_in_; }
+  uint64_t frames_out() const { return frames_out_; }
+
+ private:
+  Status Check(const Message& m) const;
+
+  Role role_;
+  Options options_;
+  State state_ = State::kHandshake;
+  Status failure_;
+  FrameDecoder decoder_;
+  std::deque<Message> events_;
+  std::string out_;
+  uint64_t bytes_in_ = 0, bytes_out_ = 0, frames_in_ = 0, frames_out_ = 0;
+};
+
+}  // namespace tern::wire
