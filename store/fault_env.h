@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "store/kv.h"
 
@@ -45,6 +46,7 @@ class FaultEnv : public KvEnv {
   std::atomic<uint64_t> fail_at_{0};
   std::atomic<bool> fail_commits_{false};
   std::atomic<bool> sticky_{true};
+  std::mutex mu_;  // guards failure_ and sticky_error_
   Status failure_{Code::kUnavailable, "injected fault"};
   Status sticky_error_;
 };

@@ -1,0 +1,28 @@
+#include "store/kv.h"
+
+#include <cstdlib>
+
+namespace tern::store {
+
+// These names are the LMDB database names on disk: never rename one.
+const char* TableName(Table t) {
+  switch (t) {
+    case Table::kMeta: return "meta";
+    case Table::kUsers: return "users";
+    case Table::kPhones: return "phones";
+    case Table::kDevices: return "devices";
+    case Table::kOtps: return "otps";
+    case Table::kLinks: return "links";
+    case Table::kChats: return "chats";
+    case Table::kMsgs: return "msgs";
+    case Table::kQueue: return "queue";
+    case Table::kQueueMeta: return "queue_meta";
+    case Table::kRefs: return "refs";
+    case Table::kDedupe: return "dedupe";
+    case Table::kExpiry: return "expiry";
+    case Table::kCount: break;
+  }
+  std::abort();  // not a table: an invariant violation, never a Status
+}
+
+}  // namespace tern::store
