@@ -1,0 +1,79 @@
+// Shared fixtures for the wire unit tests: one fully populated sample of every message type
+// (every field non-default, so a dropped or swapped field changes the encoding), and helpers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/frame.h"
+#include "wire/messages.h"
+
+namespace tern::wire::testing {
+
+// One sample per alternative of Message, in variant order.
+inline std::vector<Message> SampleMessages() {
+  return {
+      RequestCode{1, "+15550001"},
+      Verify{1, "+15550001", "123456", "phone", 32},
+      Link{1, "LNK-42", "laptop", 16},
+      Resume{1, 7, 2, "tok", 3, 100, 55, 64},
+      CodeSent{600000, 30000},
+      Welcome{7, 2, "tok", 3, true, 55, 270000, 1700000000000, 262144, 64},
+      Send{56, 9, "hi"},
+      InboxAck{101},
+      ResolvePhone{5, "+15550002"},
+      CreateLinkCode{6},
+      ListDevices{7},
+      UnlinkDevice{8, 3},
+      SendAck{56, Code::kOk, 4242, 17, 1700000000001},
+      Deliver{{InboxItem{101, ItemKind::kMessage, 4242, 9, 1, 7, 17, 1700000000001, "yo"},
+               InboxItem{102, ItemKind::kMissed, 4243, 9, 1, 7, 18, 1700000000002, ""}}},
+      Resolved{5, 9},
+      LinkCode{6, "LNK-42", 1700000300000},
+      DeviceList{7, {DeviceInfo{1, "phone", 1600000000000, 1700000000000, true},
+                     DeviceInfo{2, "laptop", 1650000000000, 1690000000000, false}}},
+      Reply{8, Code::kNotFound, "no such device"},
+      Ping{0x1122334455667788},
+      Pong{0x1122334455667788},
+      Error{Code::kUnauthenticated, "Send before authentication"},
+  };
+}
+
+inline std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+inline std::string ToHex(std::string_view s) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+// Parses hex digits, ignoring spaces (so golden vectors can be grouped for reading).
+inline std::string FromHex(std::string_view hex) {
+  std::string out;
+  int hi = -1;
+  for (char c : hex) {
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) continue;
+    if (hi < 0) {
+      hi = v;
+    } else {
+      out.push_back(static_cast<char>(hi * 16 + v));
+      hi = -1;
+    }
+  }
+  return out;
+}
+
+// The whole frame for `m`, as the wire carries it.
+inline std::string FrameOf(const Message& m) { return EncodeFrame(0, EncodeMessage(m)); }
+
+}  // namespace tern::wire::testing

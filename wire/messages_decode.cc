@@ -1,0 +1,243 @@
+// DecodeMessage: verified FlatBuffer frame bodies -> C++ message structs (wire/messages.h).
+//
+// Order of defences: size cap, alignment (FlatBuffers reads scalars through typed pointers, so a
+// body at an odd address is copied to aligned storage first), the FlatBuffers verifier with the
+// caller's depth/table limits, then per-field limits while converting. Every failure is
+// kProtocol: the peer sent something no correct encoder produces.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wire/messages.h"
+#include "wire/tern_generated.h"
+
+namespace tern::wire {
+namespace {
+
+Status Bad(std::string what) { return Status(Code::kProtocol, std::move(what)); }
+
+// Converts FlatBuffers tables to structs, enforcing DecodeLimits on strings and vectors.
+class Converter {
+ public:
+  explicit Converter(const DecodeLimits& limits) : limits_(limits) {}
+
+  // Copies an optional string field; absent reads as empty.
+  bool Str(const flatbuffers::String* s, std::string& out) {
+    if (s == nullptr) return true;
+    if (s->size() > limits_.max_string) return Fail("string field over max_string");
+    out.assign(s->data(), s->size());
+    return true;
+  }
+
+  template <typename V>
+  bool Count(const V* v) {
+    if (v != nullptr && v->size() > limits_.max_items) return Fail("vector over max_items");
+    return true;
+  }
+
+  bool Fail(const char* why) {
+    if (error_.ok()) error_ = Bad(why);
+    return false;
+  }
+  const Status& error() const { return error_; }
+
+  RequestCode Get(const fb::RequestCode& t) {
+    RequestCode m;
+    m.version = t.version();
+    Str(t.phone(), m.phone);
+    return m;
+  }
+  Verify Get(const fb::VerifyPhone& t) {
+    Verify m;
+    m.version = t.version();
+    Str(t.phone(), m.phone);
+    Str(t.code(), m.code);
+    Str(t.device_name(), m.device_name);
+    m.max_inflight = t.max_inflight();
+    return m;
+  }
+  Link Get(const fb::Link& t) {
+    Link m;
+    m.version = t.version();
+    Str(t.link_code(), m.link_code);
+    Str(t.device_name(), m.device_name);
+    m.max_inflight = t.max_inflight();
+    return m;
+  }
+  Resume Get(const fb::Resume& t) {
+    Resume m;
+    m.version = t.version();
+    m.user_id = t.user_id();
+    m.device_id = t.device_id();
+    Str(t.token(), m.token);
+    m.inbox_epoch = t.inbox_epoch();
+    m.last_inbox_seq = t.last_inbox_seq();
+    m.last_acked_client_seq = t.last_acked_client_seq();
+    m.max_inflight = t.max_inflight();
+    return m;
+  }
+  CodeSent Get(const fb::CodeSent& t) { return CodeSent{t.code_ttl_ms(), t.retry_after_ms()}; }
+  Welcome Get(const fb::Welcome& t) {
+    Welcome m;
+    m.user_id = t.user_id();
+    m.device_id = t.device_id();
+    Str(t.token(), m.token);
+    m.inbox_epoch = t.inbox_epoch();
+    m.epoch_changed = t.epoch_changed();
+    m.client_seq_high = t.client_seq_high();
+    m.heartbeat_ms = t.heartbeat_ms();
+    m.server_time_ms = t.server_time_ms();
+    m.max_frame = t.max_frame();
+    m.max_inflight = t.max_inflight();
+    return m;
+  }
+  Send Get(const fb::Send& t) {
+    Send m;
+    m.client_seq = t.client_seq();
+    m.to_user = t.to_user();
+    Str(t.text(), m.text);
+    return m;
+  }
+  InboxAck Get(const fb::InboxAck& t) { return InboxAck{t.seq()}; }
+  ResolvePhone Get(const fb::ResolvePhone& t) {
+    ResolvePhone m;
+    m.req_id = t.req_id();
+    Str(t.phone(), m.phone);
+    return m;
+  }
+  CreateLinkCode Get(const fb::NewLinkCode& t) { return CreateLinkCode{t.req_id()}; }
+  ListDevices Get(const fb::ListDevices& t) { return ListDevices{t.req_id()}; }
+  UnlinkDevice Get(const fb::UnlinkDevice& t) { return UnlinkDevice{t.req_id(), t.device_id()}; }
+  SendAck Get(const fb::SendAck& t) {
+    // Unknown Code values are kept as-is (newer servers may add codes); CodeName says "unknown".
+    return SendAck{t.client_seq(), static_cast<Code>(t.status()), t.msg_id(), t.chat_seq(),
+                   t.server_ts_ms()};
+  }
+  Deliver Get(const fb::Deliver& t) {
+    Deliver m;
+    if (!Count(t.items()) || t.items() == nullptr) return m;
+    m.items.reserve(t.items()->size());
+    for (const fb::InboxItem* it : *t.items()) {
+      InboxItem item;
+      item.seq = it->seq();
+      // An unknown kind cannot be shown or acted on safely: reject rather than guess.
+      if (it->kind() > fb::ItemKind::MAX) Fail("unknown InboxItem.kind");
+      item.kind = static_cast<ItemKind>(it->kind());
+      item.msg_id = it->msg_id();
+      item.sender_user = it->sender_user();
+      item.sender_device = it->sender_device();
+      item.to_user = it->to_user();
+      item.chat_seq = it->chat_seq();
+      item.server_ts_ms = it->server_ts_ms();
+      Str(it->text(), item.text);
+      m.items.push_back(std::move(item));
+    }
+    return m;
+  }
+  Resolved Get(const fb::Resolved& t) { return Resolved{t.req_id(), t.user_id()}; }
+  LinkCode Get(const fb::LinkCode& t) {
+    LinkCode m;
+    m.req_id = t.req_id();
+    Str(t.code(), m.code);
+    m.expires_ms = t.expires_ms();
+    return m;
+  }
+  DeviceList Get(const fb::DeviceList& t) {
+    DeviceList m;
+    m.req_id = t.req_id();
+    if (!Count(t.devices()) || t.devices() == nullptr) return m;
+    m.devices.reserve(t.devices()->size());
+    for (const fb::DeviceInfo* d : *t.devices()) {
+      DeviceInfo info;
+      info.device_id = d->device_id();
+      Str(d->name(), info.name);
+      info.created_ms = d->created_ms();
+      info.last_seen_ms = d->last_seen_ms();
+      info.online = d->online();
+      m.devices.push_back(std::move(info));
+    }
+    return m;
+  }
+  Reply Get(const fb::Reply& t) {
+    Reply m;
+    m.req_id = t.req_id();
+    m.status = static_cast<Code>(t.status());
+    Str(t.message(), m.message);
+    return m;
+  }
+  Ping Get(const fb::Ping& t) { return Ping{t.nonce()}; }
+  Pong Get(const fb::Pong& t) { return Pong{t.nonce()}; }
+  Error Get(const fb::Error& t) {
+    Error m;
+    m.code = static_cast<Code>(t.code());
+    Str(t.message(), m.message);
+    return m;
+  }
+
+ private:
+  const DecodeLimits& limits_;
+  Status error_;
+};
+
+// Converts the union member of type FbTable; a set type with an absent table is malformed (the
+// verifier accepts it, so this check is ours).
+template <typename FbTable>
+Result<Message> Convert(const fb::Frame& frame, Converter& conv) {
+  const auto* table = frame.msg_as<FbTable>();
+  if (table == nullptr) return Bad("union type set but message table absent");
+  Message m = conv.Get(*table);
+  if (!conv.error().ok()) return conv.error();
+  return m;
+}
+
+}  // namespace
+
+Result<Message> DecodeMessage(std::span<const uint8_t> body, const DecodeLimits& limits) {
+  if (body.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) return Bad("body too large for FlatBuffers");
+  const uint8_t* data = body.data();
+  std::unique_ptr<uint64_t[]> aligned;
+  if (reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) != 0) {
+    aligned.reset(new uint64_t[(body.size() + 7) / 8]);
+    std::memcpy(aligned.get(), body.data(), body.size());
+    data = reinterpret_cast<const uint8_t*>(aligned.get());
+  }
+  auto clamp = [](size_t v) {
+    return static_cast<flatbuffers::uoffset_t>(std::min<size_t>(v, UINT32_MAX));
+  };
+  flatbuffers::Verifier verifier(data, body.size(), clamp(limits.max_depth),
+                                 clamp(limits.max_tables));
+  if (!verifier.VerifyBuffer<fb::Frame>(nullptr)) return Bad("FlatBuffers verification failed");
+  const fb::Frame& frame = *flatbuffers::GetRoot<fb::Frame>(data);
+  Converter conv(limits);
+  switch (frame.msg_type()) {
+    case fb::Msg::NONE: return Bad("frame carries no message");
+    case fb::Msg::RequestCode: return Convert<fb::RequestCode>(frame, conv);
+    case fb::Msg::Verify: return Convert<fb::VerifyPhone>(frame, conv);
+    case fb::Msg::Link: return Convert<fb::Link>(frame, conv);
+    case fb::Msg::Resume: return Convert<fb::Resume>(frame, conv);
+    case fb::Msg::CodeSent: return Convert<fb::CodeSent>(frame, conv);
+    case fb::Msg::Welcome: return Convert<fb::Welcome>(frame, conv);
+    case fb::Msg::Send: return Convert<fb::Send>(frame, conv);
+    case fb::Msg::InboxAck: return Convert<fb::InboxAck>(frame, conv);
+    case fb::Msg::ResolvePhone: return Convert<fb::ResolvePhone>(frame, conv);
+    case fb::Msg::CreateLinkCode: return Convert<fb::NewLinkCode>(frame, conv);
+    case fb::Msg::ListDevices: return Convert<fb::ListDevices>(frame, conv);
+    case fb::Msg::UnlinkDevice: return Convert<fb::UnlinkDevice>(frame, conv);
+    case fb::Msg::SendAck: return Convert<fb::SendAck>(frame, conv);
+    case fb::Msg::Deliver: return Convert<fb::Deliver>(frame, conv);
+    case fb::Msg::Resolved: return Convert<fb::Resolved>(frame, conv);
+    case fb::Msg::LinkCode: return Convert<fb::LinkCode>(frame, conv);
+    case fb::Msg::DeviceList: return Convert<fb::DeviceList>(frame, conv);
+    case fb::Msg::Reply: return Convert<fb::Reply>(frame, conv);
+    case fb::Msg::Ping: return Convert<fb::Ping>(frame, conv);
+    case fb::Msg::Pong: return Convert<fb::Pong>(frame, conv);
+    case fb::Msg::Error: return Convert<fb::Error>(frame, conv);
+  }
+  return Bad("unknown message type");
+}
+
+}  // namespace tern::wire
