@@ -1,0 +1,136 @@
+// Session: the per-connection protocol state machine (wire/session.h, PROTOCOL.md §3).
+#include "wire/session.h"
+
+#include <utility>
+#include <variant>
+
+namespace tern::wire {
+namespace {
+
+// An Error frame must reach a peer that is still under its pre-auth limit (1024 bytes by
+// default), so the human-readable part is capped well below it.
+constexpr size_t kMaxErrorMessage = 256;
+
+// Handshake messages: allowed only before authentication, and only in one direction. Ping, Pong
+// and Error are allowed before authentication too but go both ways at any time.
+bool IsHandshake(const Message& m) {
+  return AllowedBeforeAuth(m) && DirectionOf(m) != Direction::kBoth;
+}
+
+// The status an Error message stands for. An Error carrying kOk is itself malformed.
+Status StatusOfError(const Error& e) {
+  if (e.code == Code::kOk) return Status(Code::kProtocol, "peer sent Error with code ok");
+  return Status(e.code, e.message);
+}
+
+}  // namespace
+
+Session::Session(Role role, Options options)
+    : role_(role), options_(options), decoder_(options.max_preauth_frame) {}
+
+Status Session::Check(const Message& m) const {
+  const Direction inbound =
+      role_ == Role::kServer ? Direction::kClientToServer : Direction::kServerToClient;
+  const Direction dir = DirectionOf(m);
+  if (dir != Direction::kBoth && dir != inbound) {
+    return Status(Code::kProtocol, std::string(MessageName(m)) + " sent in the wrong direction");
+  }
+  if (state_ == State::kHandshake && !AllowedBeforeAuth(m)) {
+    return Status(Code::kUnauthenticated,
+                  std::string(MessageName(m)) + " before authentication");
+  }
+  if (state_ == State::kAuthenticated && IsHandshake(m)) {
+    return Status(Code::kProtocol, std::string(MessageName(m)) + " after authentication");
+  }
+  return Status::Ok();
+}
+
+Status Session::Feed(std::span<const uint8_t> bytes) {
+  if (failed()) return failure_;
+  bytes_in_ += bytes.size();
+  decoder_.Feed(bytes);
+  for (;;) {
+    auto next = decoder_.Next();
+    if (!next.ok()) {
+      Fail(next.status());
+      return failure_;
+    }
+    if (!next.value().has_value()) return Status::Ok();
+    Frame& frame = *next.value();
+    ++frames_in_;
+    if ((frame.flags & kFlagCompressed) != 0) {
+      Fail(Status(Code::kProtocol, "compressed frame, but compression was not negotiated"));
+      return failure_;
+    }
+    auto decoded = DecodeMessage(
+        std::span(reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()),
+        options_.decode);
+    if (!decoded.ok()) {
+      Fail(decoded.status());
+      return failure_;
+    }
+    Message& m = decoded.value();
+    if (Status s = Check(m); !s.ok()) {
+      Fail(s);
+      return failure_;
+    }
+    if (const Error* e = std::get_if<Error>(&m)) {
+      // The peer gave up. Deliver its Error so the caller can log/show it, then fail without
+      // answering: an Error frame back would go to a peer that is already closing.
+      Status s = StatusOfError(*e);
+      events_.push_back(std::move(m));
+      failure_ = std::move(s);
+      state_ = State::kFailed;
+      return failure_;
+    }
+    const bool welcome = std::holds_alternative<Welcome>(m);
+    events_.push_back(std::move(m));
+    if (welcome && role_ == Role::kClient) {
+      // Frames after the Welcome in this same read are parsed under the post-auth limit.
+      state_ = State::kAuthenticated;
+      decoder_.set_max_body(options_.max_frame);
+    }
+  }
+}
+
+std::optional<Message> Session::NextEvent() {
+  if (events_.empty()) return std::nullopt;
+  Message m = std::move(events_.front());
+  events_.pop_front();
+  return m;
+}
+
+void Session::Send(const Message& m) {
+  if (failed()) return;
+  std::string frame = EncodeFrame(0, EncodeMessage(m));
+  bytes_out_ += frame.size();
+  ++frames_out_;
+  out_.append(frame);
+  if (const Error* e = std::get_if<Error>(&m)) {
+    failure_ = StatusOfError(*e);
+    state_ = State::kFailed;
+  } else if (role_ == Role::kServer && state_ == State::kHandshake &&
+             std::holds_alternative<Welcome>(m)) {
+    state_ = State::kAuthenticated;
+    decoder_.set_max_body(options_.max_frame);
+  }
+}
+
+void Session::Fail(const Status& status) {
+  if (failed()) return;  // sticky: the first failure is the one reported
+  Status s = status.ok() ? Status(Code::kInternal, "session failed without a reason") : status;
+  if (role_ == Role::kServer) {
+    Error e{s.code(), s.message().substr(0, kMaxErrorMessage)};
+    Send(e);  // also sets state_ and failure_
+  }
+  failure_ = std::move(s);
+  state_ = State::kFailed;
+}
+
+std::string Session::TakeOutput() {
+  std::string out = std::move(out_);
+  out_.clear();
+  return out;
+}
+
+}  // namespace tern::wire
