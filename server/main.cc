@@ -1,1 +1,87 @@
-int main() { return 0; }  // placeholder: replaced by the ternd entry point
+// ternd: the Tern server. Parses settings, opens the store under the data folder, and runs the
+// core on a libuv loop until SIGTERM/SIGINT (then finishes the commit in flight, says goodbye to
+// clients and exits 0). `ternd --data DIR --stats` prints the store's statistics and exits.
+#include <uv.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "server/commit_fault_env.h"
+#include "server/config.h"
+#include "server/core.h"
+#include "server/dev_code_sink.h"
+#include "server/uv_server.h"
+#include "store/accounts.h"
+#include "store/lmdb_env.h"
+#include "store/mailbox.h"
+
+namespace {
+
+using tern::Status;
+namespace server = tern::server;
+namespace store = tern::store;
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "ternd: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+int PrintStats(store::KvEnv& env) {
+  auto kv = env.Stats();
+  if (!kv.ok()) return Fail(kv.status());
+  auto txn = env.Begin(false);
+  if (!txn.ok()) return Fail(txn.status());
+  auto mb = store::Mailbox(*txn.value()).Stats();
+  if (!mb.ok()) return Fail(mb.status());
+  auto entries = [&](store::Table t) { return static_cast<unsigned long long>(kv->entries[static_cast<size_t>(t)]); };
+  std::printf(
+      "{\"messages\":%llu,\"queue_items\":%llu,\"refs\":%llu,\"expiry_entries\":%llu,\"users\":%llu,"
+      "\"devices\":%llu,\"map_bytes\":%llu,\"used_bytes\":%llu}\n",
+      static_cast<unsigned long long>(mb->messages), static_cast<unsigned long long>(mb->queue_items),
+      static_cast<unsigned long long>(mb->refs), static_cast<unsigned long long>(mb->expiry_entries),
+      entries(store::Table::kUsers), entries(store::Table::kDevices),
+      static_cast<unsigned long long>(kv->map_size), static_cast<unsigned long long>(kv->used_bytes));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto cl = server::ParseCommandLine(argc, argv);
+  if (!cl.ok()) {
+    bool help = cl.status().message().find("Usage") != std::string::npos;
+    std::fprintf(help ? stdout : stderr, "%s\n", cl.status().message().c_str());
+    return help ? 0 : 2;
+  }
+  const server::Config& config = cl->config;
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Fail(Status(tern::Code::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message()));
+
+  store::LmdbOptions lo;
+  lo.dir = config.data_dir + "/store";
+  lo.initial_map_bytes = config.store_initial_map_mb << 20;
+  lo.max_map_bytes = config.store_max_map_mb << 20;
+  auto opened = store::OpenLmdbEnv(lo);
+  if (!opened.ok()) return Fail(opened.status());
+  std::unique_ptr<store::KvEnv> env = std::move(opened.value());
+  if (cl->stats_only) return PrintStats(*env);
+  if (config.test_fail_commits_after > 0) env = server::WrapCommitFault(std::move(env), config.test_fail_commits_after);
+
+  server::SystemEntropy entropy;
+  server::DevCodeSink sink(config.data_dir + "/otp.log");
+  server::Core core(config, *env, entropy, sink);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int rc;
+  {
+    server::UvServer srv(config, core, &loop);
+    if (Status s = srv.Listen(); !s.ok()) return Fail(s);
+    std::fprintf(stderr, "ternd: data in %s\n", config.data_dir.c_str());
+    std::printf("ternd listening on %s\n", srv.bound_address().c_str());
+    std::fflush(stdout);
+    rc = srv.Run();
+  }
+  std::fprintf(stderr, "ternd: stopped (%s)\n", rc == 0 ? "clean" : "handles left open");
+  return rc;
+}

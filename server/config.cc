@@ -1,0 +1,92 @@
+// Command line and config file parsing with CLI11 (Debian's libcli11-dev, header-only): one
+// declaration per setting gives the flag, the config-file key (TOML/INI) and the --help text,
+// which beats a hand-written parser. Exceptions stay inside this file (start-up only).
+#include "server/config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <sstream>
+
+namespace tern::server {
+namespace {
+
+template <typename T>
+void Add(CLI::App& app, const std::string& name, T& field, const std::string& help) {
+  std::string dashed = name;
+  for (char& ch : dashed)
+    if (ch == '_') ch = '-';
+  std::string names = "--" + dashed;
+  if (dashed != name) names += ",--" + name;
+  app.add_option(names, field, help)->capture_default_str();
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Status(Code::kInvalidArgument, "expected host:port, got " + s);
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return Status(Code::kInvalidArgument, "bad port in " + s);
+  unsigned long p = std::stoul(port);
+  if (p > 65535) return Status(Code::kInvalidArgument, "port out of range in " + s);
+  return std::make_pair(host, static_cast<uint16_t>(p));
+}
+
+Result<CommandLine> ParseCommandLine(int argc, char** argv) {
+  CommandLine cl;
+  Config& c = cl.config;
+  CLI::App app{"ternd: the Tern messaging server"};
+  app.set_config("--config", "", "read settings from a TOML/INI file (keys = setting names)");
+  app.add_flag("--stats", cl.stats_only, "print store statistics as one JSON line and exit");
+  Add(app, "listen", c.listen, "host:port of the chat listener (port 0 picks a free port)");
+  Add(app, "max_connections", c.max_connections, "connections beyond this are closed at accept");
+  Add(app, "max_outbound_bytes", c.max_outbound_bytes, "per-connection unwritten bytes before the peer is dropped");
+  Add(app, "data", c.data_dir, "data folder (LMDB store, otp.log)");
+  Add(app, "node_id", c.node_id, "node id (top 16 bits of message ids)");
+  Add(app, "store_initial_map_mb", c.store_initial_map_mb, "initial LMDB map size, MiB");
+  Add(app, "store_max_map_mb", c.store_max_map_mb, "largest LMDB map size, MiB (grown automatically)");
+  Add(app, "max_frame_bytes", c.max_frame_bytes, "largest frame body after authentication");
+  Add(app, "max_preauth_frame_bytes", c.max_preauth_frame_bytes, "largest frame body before authentication");
+  Add(app, "max_preauth_frames", c.max_preauth_frames, "handshake frames allowed per connection");
+  Add(app, "handshake_timeout_ms", c.handshake_timeout_ms, "close connections not authenticated by then");
+  Add(app, "heartbeat_ms", c.heartbeat_ms, "heartbeat interval advertised; silent for 1.5x closes");
+  Add(app, "max_text_bytes", c.max_text_bytes, "largest message text");
+  Add(app, "default_inflight", c.default_inflight, "delivery window when the client asks for 0");
+  Add(app, "max_inflight", c.max_inflight, "largest delivery window a client may ask for");
+  Add(app, "deliver_max_items", c.deliver_max_items, "inbox items per Deliver frame");
+  Add(app, "deliver_max_bytes", c.deliver_max_bytes, "text bytes per Deliver frame");
+  Add(app, "queue_cap", c.queue_cap, "items per device queue; beyond it sends get queue_full");
+  Add(app, "message_ttl_ms", c.message_ttl_ms, "undelivered items expire after this (default 30 days)");
+  Add(app, "expiry_interval_ms", c.expiry_interval_ms, "expiry sweeper period");
+  Add(app, "expiry_budget", c.expiry_budget, "messages expired per sweep");
+  Add(app, "otp_ttl_ms", c.otp_ttl_ms, "one-time code lifetime");
+  Add(app, "otp_resend_ms", c.otp_resend_ms, "minimum time between codes for one phone");
+  Add(app, "otp_max_attempts", c.otp_max_attempts, "wrong guesses before a code is void");
+  Add(app, "link_code_ttl_ms", c.link_code_ttl_ms, "link code lifetime");
+  Add(app, "max_devices", c.max_devices, "devices per user (primary + linked)");
+  auto* fault = app.add_option("--test-fail-commits-after", c.test_fail_commits_after,
+                               "TESTING ONLY: fail every store commit after the first N");
+  fault->group("");  // hidden from --help
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return Status(Code::kInvalidArgument, app.help());
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream os;
+    os << e.what() << "\nRun with --help for the settings.";
+    return Status(Code::kInvalidArgument, os.str());
+  }
+  if (c.max_preauth_frame_bytes > c.max_frame_bytes)
+    return Status(Code::kInvalidArgument, "max_preauth_frame_bytes must not exceed max_frame_bytes");
+  if (c.default_inflight == 0 || c.max_inflight == 0 || c.deliver_max_items == 0)
+    return Status(Code::kInvalidArgument, "windows and batch sizes must be >= 1");
+  if (c.heartbeat_ms < 1000) return Status(Code::kInvalidArgument, "heartbeat_ms must be >= 1000");
+  auto hp = SplitHostPort(c.listen);
+  if (!hp.ok()) return hp.status();
+  return cl;
+}
+
+}  // namespace tern::server

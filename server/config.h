@@ -1,0 +1,67 @@
+// Config: every setting of ternd, with its default. Each field is a named setting, settable by
+// flag (--name-with-dashes) or in the config file (name = value; see README "Configuration").
+//
+// Thread safety: a plain value, read-only after start-up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "wire/status.h"
+
+namespace tern::server {
+
+struct Config {
+  // Network.
+  std::string listen = "127.0.0.1:7011";  // host:port of the chat listener (port 0 = any)
+  uint32_t max_connections = 10000;       // further accepts are closed at once
+  uint64_t max_outbound_bytes = 8u << 20; // per connection; a reader this far behind is dropped
+
+  // Storage.
+  std::string data_dir = "data";
+  uint16_t node_id = 1;                   // top 16 bits of every message id
+  uint64_t store_initial_map_mb = 64;
+  uint64_t store_max_map_mb = 1u << 20;   // 1 TiB of address space; the file grows as used
+
+  // Protocol limits.
+  uint32_t max_frame_bytes = 256 * 1024;  // frame body after authentication
+  uint32_t max_preauth_frame_bytes = 1024;
+  uint32_t max_preauth_frames = 8;        // handshake frames allowed per connection
+  uint32_t handshake_timeout_ms = 10000;
+  uint32_t heartbeat_ms = 270000;         // advertised; silent connections close at 1.5x
+  uint32_t max_text_bytes = 65536;
+
+  // Delivery.
+  uint32_t default_inflight = 256;        // window when the client asks for 0
+  uint32_t max_inflight = 1024;           // clamp for the client's window
+  uint32_t deliver_max_items = 256;       // items per Deliver frame
+  uint32_t deliver_max_bytes = 64 * 1024; // text bytes per Deliver frame
+  uint64_t queue_cap = 100000;            // items per device queue; beyond: queue_full
+  uint64_t message_ttl_ms = 30ull * 24 * 3600 * 1000;
+  uint32_t expiry_interval_ms = 60000;    // sweeper period
+  uint32_t expiry_budget = 1000;          // messages expired per sweep
+
+  // Accounts.
+  uint32_t otp_ttl_ms = 600000;
+  uint32_t otp_resend_ms = 30000;
+  uint32_t otp_max_attempts = 5;
+  uint32_t link_code_ttl_ms = 300000;
+  uint32_t max_devices = 5;               // primary + 4 linked
+
+  // Testing only: every store commit after the first N fails (0 = off).
+  uint64_t test_fail_commits_after = 0;
+};
+
+// Parses flags (and `--config FILE`, whose keys are the same names with underscores or
+// dashes). Returns the config, or an error with a usage message. `stats_only` is set by
+// `--stats` (print store statistics and exit).
+struct CommandLine {
+  Config config;
+  bool stats_only = false;
+};
+Result<CommandLine> ParseCommandLine(int argc, char** argv);
+
+// Splits "host:port". Errors: kInvalidArgument.
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& s);
+
+}  // namespace tern::server

@@ -1,0 +1,320 @@
+// Core: connection lifecycle, the turn (group commit), delivery pump and timers.
+// Message handlers live in server/handle_*.cc.
+#include "server/core.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "server/core_conn.h"
+
+namespace tern::server {
+
+Core::Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink)
+    : config_(config), env_(env), entropy_(entropy), sink_(sink) {}
+
+Core::~Core() {
+  if (txn_) txn_->Abort();
+}
+
+Core::Conn* Core::Find(ConnId id) {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second.get();
+}
+
+ConnId Core::OnOpen(uint64_t now_ms) {
+  wire::Session::Options o;
+  o.max_frame = config_.max_frame_bytes;
+  o.max_preauth_frame = config_.max_preauth_frame_bytes;
+  ConnId id = next_id_++;
+  conns_.emplace(id, std::make_unique<Conn>(id, o, now_ms));
+  ++stats_.connections_opened;
+  return id;
+}
+
+void Core::OnBytes(ConnId id, std::span<const uint8_t> bytes, uint64_t now_ms) {
+  Conn* c = Find(id);
+  if (c == nullptr || c->closing) return;
+  c->last_rx_ms = now_ms;
+  Status fed = c->session.Feed(bytes);
+  // Messages decoded before a violation are valid and handled in order.
+  while (auto m = c->session.NextEvent()) {
+    if (c->closing) break;
+    Dispatch(*c, std::move(*m), now_ms);
+  }
+  if (!fed.ok() && !c->closing) Violation(*c, fed);
+}
+
+void Core::OnClosed(ConnId id, uint64_t now_ms) {
+  Conn* c = Find(id);
+  if (c == nullptr) return;
+  if (c->authed) {
+    auto it = online_.find(c->dev);
+    if (it != online_.end() && it->second == id) online_.erase(it);
+    // Record last seen; a failure here only loses the timestamp.
+    if (store::KvTxn* t = Txn()) {
+      store::Accounts acc(*t);
+      auto d = acc.GetDevice(c->dev.user_id, c->dev.device_id);
+      if (d.ok() && d.value()) {
+        d.value()->last_seen_ms = now_ms;
+        Status s = acc.PutDevice(*d.value());
+        if (!s.ok()) FailTurn(s);
+      }
+    }
+  }
+  dirty_.erase(id);
+  conns_.erase(id);
+}
+
+void Core::Violation(Conn& c, const Status& s) {
+  ++stats_.protocol_errors;
+  if (!c.session.failed()) c.session.Fail(s);
+  c.closing = true;
+  if (c.authed) {
+    auto it = online_.find(c.dev);
+    if (it != online_.end() && it->second == c.id) online_.erase(it);
+    c.authed = false;
+  }
+  MarkDirty(c.id);
+}
+
+void Core::Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms) {
+  if (!c.authed) {
+    if (++c.handshake_frames > config_.max_preauth_frames || c.handshake_staged) {
+      Violation(c, Status(Code::kProtocol, c.handshake_staged ? "frame before Welcome"
+                                                               : "too many handshake frames"));
+      return;
+    }
+  }
+  std::visit(
+      [&](auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, wire::RequestCode>) HandleRequestCode(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::Verify>) HandleVerify(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::Link>) HandleLink(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::Resume>) HandleResume(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::Send>) HandleSend(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::InboxAck>) HandleInboxAck(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::ResolvePhone>) HandleResolvePhone(c, msg);
+        else if constexpr (std::is_same_v<T, wire::CreateLinkCode>) HandleCreateLinkCode(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::ListDevices>) HandleListDevices(c, msg);
+        else if constexpr (std::is_same_v<T, wire::UnlinkDevice>) HandleUnlinkDevice(c, msg);
+        else if constexpr (std::is_same_v<T, wire::Ping>) {
+          uint64_t nonce = msg.nonce;
+          Stage(c.id, [this, id = c.id, nonce](bool) {
+            if (Conn* k = Find(id)) { k->session.Send(wire::Pong{nonce}); MarkDirty(id); }
+          });
+        } else if constexpr (std::is_same_v<T, wire::Pong>) {
+          // Liveness only: last_rx_ms was already updated.
+        } else {
+          // The session rejects server->client messages before they get here.
+          Violation(c, Status(Code::kProtocol, "unexpected message"));
+        }
+      },
+      m);
+}
+
+void Core::Stage(ConnId id, std::function<void(bool)> fn) {
+  pending_.push_back(Pending{id, std::move(fn)});
+}
+
+store::KvTxn* Core::Txn() {
+  if (turn_failed_) return nullptr;
+  if (!txn_) {
+    auto t = env_.Begin(true);
+    if (!t.ok()) {
+      FailTurn(t.status());
+      return nullptr;
+    }
+    txn_ = std::move(t.value());
+  }
+  return txn_.get();
+}
+
+void Core::FailTurn(const Status& s) {
+  if (!turn_failed_) {
+    turn_failed_ = true;
+    turn_error_ = s;
+    std::fprintf(stderr, "ternd: store error, turn aborted: %s\n", s.ToString().c_str());
+  }
+}
+
+void Core::RefuseHandshake(Conn& c, Code code, const std::string& why) {
+  c.handshake_staged = true;
+  Stage(c.id, [this, id = c.id, code, why](bool committed) {
+    Conn* k = Find(id);
+    if (k == nullptr) return;
+    Code final_code = committed ? code : Code::kUnavailable;
+    k->session.Fail(Status(final_code, committed ? why : "store unavailable"));
+    k->closing = true;
+    MarkDirty(id);
+  });
+}
+
+void Core::EndTurn(uint64_t now_ms) {
+  (void)now_ms;
+  bool committed = !turn_failed_;
+  if (txn_) {
+    if (turn_failed_) {
+      txn_->Abort();
+    } else {
+      auto t0 = std::chrono::steady_clock::now();  // metrics only, never a decision
+      Status s = txn_->Commit();
+      stats_.last_commit_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+      ++stats_.commits;
+      if (!s.ok()) {
+        committed = false;
+        std::fprintf(stderr, "ternd: commit failed: %s\n", s.ToString().c_str());
+      }
+    }
+    txn_.reset();
+  }
+  if (!committed) ++stats_.commit_failures;
+  turn_failed_ = false;
+  turn_error_ = Status::Ok();
+
+  std::vector<Pending> pending;
+  pending.swap(pending_);
+  for (auto& p : pending) p.fn(committed);
+
+  if (!pump_.empty()) {
+    auto read = env_.Begin(false);
+    if (read.ok()) {
+      std::set<store::DeviceKey> devices;
+      devices.swap(pump_);
+      for (const auto& d : devices) {
+        auto it = online_.find(d);
+        if (it == online_.end()) continue;
+        if (Conn* c = Find(it->second)) Pump(*c, *read.value());
+      }
+      read.value()->Abort();
+    } else {
+      std::fprintf(stderr, "ternd: read txn failed: %s\n", read.status().ToString().c_str());
+    }
+  }
+  Status grown = env_.MaybeGrow();
+  if (!grown.ok()) std::fprintf(stderr, "ternd: map growth failed: %s\n", grown.ToString().c_str());
+}
+
+void Core::WantPump(const store::DeviceKey& d) {
+  if (online_.count(d)) pump_.insert(d);
+}
+
+void Core::Pump(Conn& c, store::KvTxn& read) {
+  if (!c.authed || c.closing) return;
+  store::Mailbox mb(read);
+  while (c.unacked.size() < c.window) {
+    size_t room = std::min<size_t>(c.window - c.unacked.size(), config_.deliver_max_items);
+    auto entries = mb.Read(c.dev, c.sent_seq, room, config_.deliver_max_bytes);
+    if (!entries.ok()) {
+      std::fprintf(stderr, "ternd: queue read failed: %s\n", entries.status().ToString().c_str());
+      return;
+    }
+    if (entries->empty()) break;
+    wire::Deliver d;
+    d.items.reserve(entries->size());
+    for (auto& e : *entries) {
+      wire::InboxItem it;
+      it.seq = e.seq;
+      it.kind = static_cast<wire::ItemKind>(e.kind);
+      it.msg_id = e.msg_id;
+      it.sender_user = e.sender_user;
+      it.sender_device = e.sender_device;
+      it.to_user = e.to_user;
+      it.chat_seq = e.chat_seq;
+      it.server_ts_ms = e.server_ts_ms;
+      it.text = std::move(e.text);
+      c.unacked.push_back(e.seq);
+      d.items.push_back(std::move(it));
+    }
+    c.sent_seq = d.items.back().seq;
+    stats_.items_delivered += d.items.size();
+    c.session.Send(d);
+    MarkDirty(c.id);
+  }
+}
+
+void Core::Attach(Conn& c, const store::DeviceKey& d, uint32_t window) {
+  auto it = online_.find(d);
+  if (it != online_.end() && it->second != c.id) Kick(d, Code::kReplaced, "device connected again");
+  c.authed = true;
+  c.handshake_staged = false;
+  c.dev = d;
+  c.window = window;
+  c.unacked.clear();
+  online_[d] = c.id;
+}
+
+void Core::Kick(const store::DeviceKey& d, Code code, const std::string& why) {
+  auto it = online_.find(d);
+  if (it == online_.end()) return;
+  ConnId id = it->second;
+  online_.erase(it);
+  if (Conn* c = Find(id)) {
+    c->authed = false;
+    c->session.Fail(Status(code, why));
+    c->closing = true;
+    MarkDirty(id);
+  }
+}
+
+uint32_t Core::ClampWindow(uint32_t asked) const {
+  if (asked == 0) return config_.default_inflight;
+  return std::min(asked, config_.max_inflight);
+}
+
+uint32_t Core::NewEpoch() {
+  uint32_t e = 0;
+  while (e == 0) e = entropy_.U32();
+  return e;
+}
+
+std::vector<Core::Outgoing> Core::TakeOutgoing() {
+  std::vector<Outgoing> out;
+  out.reserve(dirty_.size());
+  for (ConnId id : dirty_) {
+    Conn* c = Find(id);
+    if (c == nullptr) continue;
+    std::string bytes = c->session.TakeOutput();
+    if (bytes.empty() && !c->closing) continue;
+    out.push_back(Outgoing{id, std::move(bytes), c->closing});
+  }
+  dirty_.clear();
+  return out;
+}
+
+void Core::OnTick(uint64_t now_ms) {
+  uint64_t silent_limit = static_cast<uint64_t>(config_.heartbeat_ms) * 3 / 2;
+  for (auto& [id, c] : conns_) {
+    if (c->closing) continue;
+    if (!c->authed && !c->handshake_staged && now_ms - c->opened_ms >= config_.handshake_timeout_ms) {
+      Violation(*c, Status(Code::kTimeout, "handshake timeout"));
+    } else if (c->authed && now_ms - c->last_rx_ms >= silent_limit) {
+      Violation(*c, Status(Code::kTimeout, "no heartbeat"));
+    }
+  }
+  if (now_ms >= next_expiry_ms_) {
+    next_expiry_ms_ = now_ms + config_.expiry_interval_ms;
+    RunExpiry(now_ms);
+  }
+}
+
+uint64_t Core::NextDeadline() const {
+  uint64_t next = next_expiry_ms_;
+  uint64_t silent_limit = static_cast<uint64_t>(config_.heartbeat_ms) * 3 / 2;
+  for (const auto& [id, c] : conns_) {
+    if (c->closing) continue;
+    uint64_t d = c->authed ? c->last_rx_ms + silent_limit : c->opened_ms + config_.handshake_timeout_ms;
+    next = std::min(next, d);
+  }
+  return next;
+}
+
+void Core::Shutdown() {
+  for (auto& [id, c] : conns_) {
+    if (c->closing) continue;
+    Violation(*c, Status(Code::kShuttingDown, "server shutting down"));
+  }
+}
+
+}  // namespace tern::server

@@ -1,0 +1,151 @@
+// Core: the server's decisions — handshake, routing, fan-out, acks, flow control, expiry —
+// with no IO. The libuv layer (server/uv_server.h) feeds it events and executes its actions;
+// tests drive it directly with a fake clock and an in-memory store (tests/unit/server_*).
+//
+// Events in:  OnOpen, OnBytes, OnClosed (transport), OnTick (timers), EndTurn (end of a loop
+//             turn). `now_ms` is passed in on every call; the core never reads a clock.
+// Actions out: TakeOutgoing() — bytes to write per connection and whether to close after.
+//
+// Group commit: every store write made while handling the events of one loop turn goes into
+// one write transaction, committed (synced) in EndTurn. Replies that promise durability (the
+// *sent* ack, Welcome with a new token) are staged and released only after that commit; if
+// the commit fails they are replaced by their failure variants (SendAck{unavailable}, Error).
+// Deliveries are read from the store after the commit, so nothing uncommitted is ever sent.
+//
+// Thread safety: single-threaded; owned by the loop thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/config.h"
+#include "server/crypto.h"
+#include "store/accounts.h"
+#include "store/kv.h"
+#include "store/mailbox.h"
+#include "wire/session.h"
+
+namespace tern::server {
+
+using ConnId = uint64_t;
+
+// Where one-time codes go (development: log + file; production: a command or webhook).
+class CodeSink {
+ public:
+  virtual ~CodeSink() = default;
+  virtual void Deliver(const std::string& phone, const std::string& code) = 0;
+};
+
+struct CoreStats {
+  uint64_t connections_opened = 0;
+  uint64_t messages_accepted = 0;
+  uint64_t items_delivered = 0;   // inbox items written to connections
+  uint64_t commits = 0;
+  uint64_t commit_failures = 0;
+  uint64_t protocol_errors = 0;
+  uint64_t last_commit_us = 0;
+};
+
+class Core {
+ public:
+  // `env`, `entropy` and `sink` must outlive the core.
+  Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  ConnId OnOpen(uint64_t now_ms);
+  // Bytes read from the connection. A protocol violation queues an Error and marks the
+  // connection for closing.
+  void OnBytes(ConnId id, std::span<const uint8_t> bytes, uint64_t now_ms);
+  // The transport is gone (peer closed, error, or we closed it). Forgets the connection.
+  void OnClosed(ConnId id, uint64_t now_ms);
+  // Timers: handshake and heartbeat deadlines, the expiry sweeper.
+  void OnTick(uint64_t now_ms);
+  // Commits the turn's writes, releases staged replies, pushes deliveries.
+  void EndTurn(uint64_t now_ms);
+  // Marks every connection for closing with Error{shutting_down}.
+  void Shutdown();
+
+  struct Outgoing {
+    ConnId id;
+    std::string bytes;
+    bool close;  // close the connection once `bytes` are written
+  };
+  std::vector<Outgoing> TakeOutgoing();
+
+  // Earliest time OnTick has work to do.
+  uint64_t NextDeadline() const;
+
+  const CoreStats& stats() const { return stats_; }
+  size_t connection_count() const { return conns_.size(); }
+
+ private:
+  friend class CoreHandlers;
+  struct Conn;
+  struct Pending {
+    ConnId id;
+    std::function<void(bool committed)> fn;
+  };
+
+  Conn* Find(ConnId id);
+  void Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms);
+  void Violation(Conn& c, const Status& s);
+  void Stage(ConnId id, std::function<void(bool committed)> fn);
+  // The turn's write txn (begun on first use); nullptr if the turn already failed.
+  store::KvTxn* Txn();
+  // Records a store error: the turn will abort and staged replies get their failure variants.
+  void FailTurn(const Status& s);
+  void Pump(Conn& c, store::KvTxn& read);
+  void MarkDirty(ConnId id) { dirty_.insert(id); }
+  void WantPump(const store::DeviceKey& d);
+  void Attach(Conn& c, const store::DeviceKey& d, uint32_t window);
+  void Kick(const store::DeviceKey& d, Code code, const std::string& why);
+  // Stages the failure of a handshake: Error{code} after the turn, then close.
+  void RefuseHandshake(Conn& c, Code code, const std::string& why);
+
+  // Handlers (server/handle_*.cc).
+  void HandleRequestCode(Conn& c, const wire::RequestCode& m, uint64_t now_ms);
+  void HandleVerify(Conn& c, const wire::Verify& m, uint64_t now_ms);
+  void HandleLink(Conn& c, const wire::Link& m, uint64_t now_ms);
+  void HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms);
+  void HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms);
+  void HandleInboxAck(Conn& c, const wire::InboxAck& m, uint64_t now_ms);
+  void HandleResolvePhone(Conn& c, const wire::ResolvePhone& m);
+  void HandleCreateLinkCode(Conn& c, const wire::CreateLinkCode& m, uint64_t now_ms);
+  void HandleListDevices(Conn& c, const wire::ListDevices& m);
+  void HandleUnlinkDevice(Conn& c, const wire::UnlinkDevice& m);
+  void RunExpiry(uint64_t now_ms);
+  // Creates a device for `user` (new token, fresh queue) and stages its Welcome.
+  void CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::string& device_name,
+                              uint32_t max_inflight, uint64_t now_ms);
+  uint32_t ClampWindow(uint32_t asked) const;
+  uint32_t NewEpoch();
+
+  Config config_;
+  store::KvEnv& env_;
+  Entropy& entropy_;
+  CodeSink& sink_;
+  CoreStats stats_;
+
+  std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
+  std::map<store::DeviceKey, ConnId> online_;  // device -> its authenticated connection
+  ConnId next_id_ = 1;
+  std::set<ConnId> dirty_;        // connections with output or a close pending
+  std::set<store::DeviceKey> pump_;  // devices whose queues may have something to send
+
+  std::unique_ptr<store::KvTxn> txn_;
+  bool turn_failed_ = false;
+  Status turn_error_;
+  std::vector<Pending> pending_;
+  uint64_t next_expiry_ms_ = 0;
+};
+
+}  // namespace tern::server

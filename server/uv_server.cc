@@ -1,0 +1,228 @@
+#include "server/uv_server.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace tern::server {
+
+struct UvServer::Conn {
+  uv_tcp_t tcp;
+  UvServer* server = nullptr;
+  ConnId id = 0;
+  size_t queued = 0;           // bytes handed to uv_write, not yet written
+  bool close_after_write = false;
+  bool closing = false;
+};
+
+namespace {
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+};
+
+template <typename H>
+uv_handle_t* AsHandle(H* h) {
+  return reinterpret_cast<uv_handle_t*>(h);
+}
+
+}  // namespace
+
+UvServer::UvServer(const Config& config, Core& core, uv_loop_t* loop)
+    : config_(config), core_(core), loop_(loop) {
+  uv_tcp_init(loop_, &listener_);
+  listener_.data = this;
+  uv_check_init(loop_, &check_);
+  check_.data = this;
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+  uv_timer_init(loop_, &stop_deadline_);
+  stop_deadline_.data = this;
+  uv_signal_init(loop_, &sigterm_);
+  sigterm_.data = this;
+  uv_signal_init(loop_, &sigint_);
+  sigint_.data = this;
+}
+
+UvServer::~UvServer() = default;
+
+uint64_t UvServer::NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Status UvServer::Listen() {
+  auto hp = SplitHostPort(config_.listen);
+  if (!hp.ok()) return hp.status();
+  sockaddr_storage addr{};
+  int rc = uv_ip4_addr(hp->first.c_str(), hp->second, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) rc = uv_ip6_addr(hp->first.c_str(), hp->second, reinterpret_cast<sockaddr_in6*>(&addr));
+  if (rc != 0) return Status(Code::kInvalidArgument, "bad listen address " + config_.listen);
+  rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0);
+  if (rc == 0)
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 511, [](uv_stream_t* s, int status) {
+      static_cast<UvServer*>(s->data)->OnConnection(status);
+    });
+  if (rc != 0) return Status(Code::kUnavailable, std::string("listen on ") + config_.listen + ": " + uv_strerror(rc));
+  sockaddr_storage bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+  char host[INET6_ADDRSTRLEN] = {};
+  uint16_t port = 0;
+  if (bound.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&bound);
+    uv_ip6_name(a, host, sizeof host);
+    port = ntohs(a->sin6_port);
+    bound_ = std::string("[") + host + "]:" + std::to_string(port);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&bound);
+    uv_ip4_name(a, host, sizeof host);
+    port = ntohs(a->sin_port);
+    bound_ = std::string(host) + ":" + std::to_string(port);
+  }
+
+  uv_check_start(&check_, [](uv_check_t* h) {
+    auto* self = static_cast<UvServer*>(h->data);
+    self->core_.EndTurn(NowMs());
+    self->Flush();
+    self->MaybeFinishStop();
+  });
+  uv_timer_start(&timer_, [](uv_timer_t* h) { static_cast<UvServer*>(h->data)->core_.OnTick(NowMs()); }, 250, 250);
+  auto on_signal = [](uv_signal_t* h, int) { static_cast<UvServer*>(h->data)->Stop(); };
+  uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  uv_signal_start(&sigint_, on_signal, SIGINT);
+  return Status::Ok();
+}
+
+void UvServer::OnConnection(int status) {
+  if (status < 0 || stopping_) return;
+  auto* c = new Conn;
+  c->server = this;
+  uv_tcp_init(loop_, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0 ||
+      conns_.size() >= config_.max_connections) {
+    uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  c->id = core_.OnOpen(NowMs());
+  conns_[c->id] = c;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* self = static_cast<Conn*>(h->data)->server;
+        *buf = uv_buf_init(self->read_buf_, sizeof self->read_buf_);
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* c = static_cast<Conn*>(s->data);
+        c->server->OnRead(c, nread, buf);
+      });
+}
+
+void UvServer::OnRead(Conn* c, ssize_t nread, const uv_buf_t* buf) {
+  if (nread > 0) {
+    core_.OnBytes(c->id, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base), nread), NowMs());
+  } else if (nread < 0) {
+    CloseConn(c);  // EOF or error: the peer is gone
+  }
+}
+
+void UvServer::Flush() {
+  for (auto& out : core_.TakeOutgoing()) {
+    auto it = conns_.find(out.id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second;
+    if (!out.bytes.empty()) Write(c, std::move(out.bytes));
+    if (out.close && !c->closing) {
+      if (c->queued == 0) CloseConn(c);
+      else c->close_after_write = true;
+    }
+  }
+}
+
+void UvServer::Write(Conn* c, std::string bytes) {
+  if (c->closing) return;
+  size_t off = 0;
+  if (c->queued == 0) {
+    uv_buf_t b = uv_buf_init(bytes.data(), bytes.size());
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1);
+    if (n > 0) off = static_cast<size_t>(n);
+    else if (n < 0 && n != UV_EAGAIN) return CloseConn(c);
+    if (off == bytes.size()) return;
+  }
+  if (c->queued + bytes.size() - off > config_.max_outbound_bytes) {
+    std::fprintf(stderr, "ternd: connection %llu over max_outbound_bytes; closing\n",
+                 static_cast<unsigned long long>(c->id));
+    return CloseConn(c);
+  }
+  auto* w = new WriteReq;
+  w->data = bytes.substr(off);
+  w->req.data = c;
+  c->queued += w->data.size();
+  uv_buf_t b = uv_buf_init(w->data.data(), w->data.size());
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1, [](uv_write_t* req, int status) {
+    auto* w = reinterpret_cast<WriteReq*>(req);
+    auto* c = static_cast<Conn*>(req->data);
+    c->queued -= w->data.size();
+    delete w;
+    if (status < 0) return c->server->CloseConn(c);
+    if (c->queued == 0 && c->close_after_write) c->server->CloseConn(c);
+  });
+  if (rc != 0) {
+    c->queued -= w->data.size();
+    delete w;
+    CloseConn(c);
+  }
+}
+
+void UvServer::CloseConn(Conn* c) {
+  if (c->closing) return;
+  c->closing = true;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) {
+    auto* c = static_cast<Conn*>(h->data);
+    UvServer* self = c->server;
+    self->conns_.erase(c->id);
+    self->core_.OnClosed(c->id, NowMs());
+    delete c;
+    self->MaybeFinishStop();
+  });
+}
+
+void UvServer::Stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  std::fprintf(stderr, "ternd: stopping\n");
+  uv_close(AsHandle(&listener_), nullptr);
+  core_.Shutdown();
+  // Clients that do not read their goodbye are cut off after a grace period.
+  uv_timer_start(&stop_deadline_, [](uv_timer_t* h) {
+    auto* self = static_cast<UvServer*>(h->data);
+    std::vector<Conn*> open;
+    for (auto& [id, c] : self->conns_) open.push_back(c);
+    for (Conn* c : open) self->CloseConn(c);
+  }, 3000, 0);
+}
+
+void UvServer::MaybeFinishStop() {
+  if (!stopping_ || handles_closed_ || !conns_.empty()) return;
+  // The last turn (last_seen updates of closed connections) is committed before exit.
+  core_.EndTurn(NowMs());
+  handles_closed_ = true;
+  uv_close(AsHandle(&check_), nullptr);
+  uv_close(AsHandle(&timer_), nullptr);
+  uv_close(AsHandle(&stop_deadline_), nullptr);
+  uv_close(AsHandle(&sigterm_), nullptr);
+  uv_close(AsHandle(&sigint_), nullptr);
+}
+
+int UvServer::Run() {
+  uv_run(loop_, UV_RUN_DEFAULT);
+  return uv_loop_close(loop_) == 0 ? 0 : 1;
+}
+
+}  // namespace tern::server

@@ -1,0 +1,66 @@
+// UvServer: runs the Core on a libuv loop — accepts TCP connections, feeds bytes in, writes the
+// core's output, drives timers, and calls Core::EndTurn once per loop iteration (uv_check),
+// which is where the turn's writes are committed.
+//
+// Output is coalesced per turn: uv_try_write first, the rest queued with uv_write. A connection
+// whose unwritten output exceeds Config::max_outbound_bytes is closed. Handles are freed only in
+// their close callbacks. libuv's own EMFILE reserve descriptor keeps accept from spinning when
+// out of descriptors.
+//
+// Thread safety: everything runs on the loop thread.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "server/config.h"
+#include "server/core.h"
+
+namespace tern::server {
+
+class UvServer {
+ public:
+  UvServer(const Config& config, Core& core, uv_loop_t* loop);
+  ~UvServer();
+
+  // Binds and listens on config.listen. Errors: kUnavailable with libuv's message.
+  Status Listen();
+  // The bound address, e.g. "127.0.0.1:40123" (valid after Listen).
+  std::string bound_address() const { return bound_; }
+
+  // Starts a graceful stop: stop accepting, tell clients, flush, close (also on SIGTERM/SIGINT).
+  void Stop();
+  // Runs the loop until stopped and every handle is closed. Returns 0 on a clean stop.
+  int Run();
+
+ private:
+  struct Conn;
+  static uint64_t NowMs();
+  void OnConnection(int status);
+  void OnRead(Conn* c, ssize_t nread, const uv_buf_t* buf);
+  void Flush();
+  void Write(Conn* c, std::string bytes);
+  void CloseConn(Conn* c);
+  void MaybeFinishStop();
+
+  Config config_;
+  Core& core_;
+  uv_loop_t* loop_;
+  uv_tcp_t listener_;
+  uv_check_t check_;
+  uv_timer_t timer_;
+  uv_timer_t stop_deadline_;
+  uv_signal_t sigterm_;
+  uv_signal_t sigint_;
+  bool stopping_ = false;
+  bool handles_closed_ = false;
+  std::string bound_;
+  std::unordered_map<ConnId, Conn*> conns_;
+  char read_buf_[64 * 1024];
+};
+
+}  // namespace tern::server
