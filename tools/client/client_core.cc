@@ -1,0 +1,272 @@
+#include "tools/client/client_core.h"
+
+#include <algorithm>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+namespace tern::tools {
+namespace {
+
+uint32_t HeartbeatMs(const ClientCore::Options& o, const std::optional<wire::Welcome>& w) {
+  if (o.heartbeat_ms != 0) return o.heartbeat_ms;
+  return w ? w->heartbeat_ms : 0;
+}
+
+}  // namespace
+
+ClientCore::ClientCore(StateStore* store, ClientState state, Options options)
+    : store_(store), state_(std::move(state)), options_(options) {}
+
+void ClientCore::OnConnected(uint64_t now_ms) {
+  authenticated_ = false;
+  welcome_.reset();
+  code_sent_.reset();
+  last_error_ = Status::Ok();
+  outgoing_.clear();
+  held_ack_ = 0;
+  last_out_ms_ = now_ms;
+}
+
+void ClientCore::OnDisconnected(const Status& why) {
+  authenticated_ = false;
+  outgoing_.clear();
+  held_ack_ = 0;
+  last_error_ = why.ok() ? Status(Code::kUnavailable, "disconnected") : why;
+}
+
+wire::Resume ClientCore::MakeResume() const {
+  wire::Resume r;
+  r.user_id = state_.user_id;
+  r.device_id = state_.device_id;
+  r.token = state_.token;
+  r.inbox_epoch = state_.inbox_epoch;
+  r.last_inbox_seq = state_.last_inbox_seq;
+  r.last_acked_client_seq = state_.last_acked_client_seq;
+  r.max_inflight = options_.max_inflight;
+  return r;
+}
+
+wire::Verify ClientCore::MakeVerify(std::string phone, std::string code,
+                                    std::string device_name) const {
+  wire::Verify v;
+  v.phone = std::move(phone);
+  v.code = std::move(code);
+  v.device_name = std::move(device_name);
+  v.max_inflight = options_.max_inflight;
+  return v;
+}
+
+wire::Link ClientCore::MakeLink(std::string link_code, std::string device_name) const {
+  wire::Link l;
+  l.link_code = std::move(link_code);
+  l.device_name = std::move(device_name);
+  l.max_inflight = options_.max_inflight;
+  return l;
+}
+
+Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
+  (void)now_ms;  // nothing inbound is time-dependent yet; kept for heartbeat bookkeeping
+  return std::visit(
+      [this](const auto& msg) -> Status {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, wire::Welcome>) {
+          return OnWelcome(msg);
+        } else if constexpr (std::is_same_v<T, wire::CodeSent>) {
+          code_sent_ = msg;
+        } else if constexpr (std::is_same_v<T, wire::SendAck>) {
+          OnSendAck(msg);
+        } else if constexpr (std::is_same_v<T, wire::Deliver>) {
+          return OnDeliver(msg);
+        } else if constexpr (std::is_same_v<T, wire::Ping>) {
+          outgoing_.push_back(wire::Pong{msg.nonce});
+        } else if constexpr (std::is_same_v<T, wire::Pong>) {
+          ++counters_.pongs_received;
+          last_pong_ = std::max(last_pong_, msg.nonce);
+        } else if constexpr (std::is_same_v<T, wire::Error>) {
+          authenticated_ = false;
+          last_error_ = Status(msg.code, msg.message.empty() ? "error from server" : msg.message);
+          return last_error_;
+        } else if constexpr (std::is_same_v<T, wire::Resolved> ||
+                             std::is_same_v<T, wire::LinkCode> ||
+                             std::is_same_v<T, wire::DeviceList> ||
+                             std::is_same_v<T, wire::Reply>) {
+          replies_[msg.req_id] = msg;
+        }
+        // Client-to-server messages cannot arrive: the session rejects them by direction.
+        return Status::Ok();
+      },
+      m);
+}
+
+Status ClientCore::OnWelcome(const wire::Welcome& w) {
+  ++counters_.welcomes;
+  welcome_ = w;
+  authenticated_ = true;
+  if (!w.token.empty()) {
+    // A new device (Verify/Link): its queue, counters and credentials start from scratch.
+    state_ = ClientState{};
+    state_.user_id = w.user_id;
+    state_.device_id = w.device_id;
+    state_.token = w.token;
+    state_.inbox_epoch = w.inbox_epoch;
+  } else {
+    if (w.inbox_epoch != state_.inbox_epoch) {
+      // The queue is not the one our position refers to: the stream restarts at its head.
+      state_.inbox_epoch = w.inbox_epoch;
+      state_.last_inbox_seq = 0;
+    }
+    // The server holds results we never stored (a lost state file): never reuse those seqs.
+    if (w.client_seq_high >= state_.next_client_seq) {
+      state_.next_client_seq = w.client_seq_high + 1;
+    }
+    for (const PendingSend& p : state_.unacked) {
+      const wire::SendAck* last = ack_for(p.client_seq);
+      bool refused_unrecorded = last != nullptr && last->status == Code::kUnavailable;
+      if (p.client_seq > w.client_seq_high || refused_unrecorded) {
+        ++counters_.resends;
+        QueueSend(p);
+      }
+    }
+  }
+  Status st = store_->Save(state_);
+  if (st.ok()) dirty_ = false;
+  return st;
+}
+
+void ClientCore::OnSendAck(const wire::SendAck& ack) {
+  ++counters_.acks_received;
+  acks_[ack.client_seq] = ack;
+  if (ack.status == Code::kUnavailable) return;  // not recorded by the server: retry later
+  auto it = std::find_if(state_.unacked.begin(), state_.unacked.end(),
+                         [&](const PendingSend& p) { return p.client_seq == ack.client_seq; });
+  if (it != state_.unacked.end()) {
+    state_.unacked.erase(it);
+    RecomputeLastAcked();
+    dirty_ = true;
+  }
+}
+
+void ClientCore::RecomputeLastAcked() {
+  uint64_t high = state_.unacked.empty() ? state_.next_client_seq - 1
+                                         : state_.unacked.front().client_seq - 1;
+  state_.last_acked_client_seq = std::max(state_.last_acked_client_seq, high);
+}
+
+Status ClientCore::OnDeliver(const wire::Deliver& d) {
+  ++counters_.deliver_frames;
+  counters_.max_items_per_frame =
+      std::max<uint64_t>(counters_.max_items_per_frame, d.items.size());
+  bool fresh = false;
+  uint64_t frame_high = 0;
+  for (const wire::InboxItem& item : d.items) {
+    frame_high = std::max(frame_high, item.seq);
+    if (item.seq <= state_.last_inbox_seq) {
+      ++counters_.duplicates_dropped;
+      continue;
+    }
+    state_.last_inbox_seq = item.seq;
+    ++counters_.items_received;
+    inbox_.push_back(item);
+    if (on_item_) on_item_(item);
+    fresh = true;
+  }
+  if (fresh) {
+    // Durable before acknowledged: the server deletes what we ack.
+    Status st = store_->Save(state_);
+    if (!st.ok()) return st;
+    dirty_ = false;
+  }
+  // Ack only seqs this connection was sent (an ack above what the server sent is a violation).
+  uint64_t ack = std::min(state_.last_inbox_seq, frame_high);
+  if (ack == 0) return Status::Ok();
+  if (options_.auto_ack) {
+    outgoing_.push_back(wire::InboxAck{ack});
+  } else {
+    held_ack_ = std::max(held_ack_, ack);
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> ClientCore::Send(uint64_t to_user, std::string text) {
+  if (!state_.registered()) return Status(Code::kInvalidArgument, "device not registered");
+  PendingSend p{state_.next_client_seq, to_user, std::move(text)};
+  ClientState next = state_;
+  next.next_client_seq++;
+  next.unacked.push_back(p);
+  if (state_.unacked.empty()) next.last_acked_client_seq = p.client_seq - 1;
+  Status st = store_->Save(next);
+  if (!st.ok()) return st;
+  state_ = std::move(next);
+  dirty_ = false;
+  if (authenticated_) QueueSend(p);
+  return p.client_seq;
+}
+
+void ClientCore::QueueSend(const PendingSend& p) {
+  ++counters_.sends_written;
+  outgoing_.push_back(wire::Send{p.client_seq, p.to_user, p.text});
+}
+
+uint32_t ClientCore::Request(wire::Message request) {
+  uint32_t id = next_req_id_++;
+  std::visit(
+      [id](auto& msg) {
+        if constexpr (requires { msg.req_id; }) msg.req_id = id;
+      },
+      request);
+  outgoing_.push_back(std::move(request));
+  return id;
+}
+
+std::optional<wire::Message> ClientCore::TakeReply(uint32_t req_id) {
+  auto it = replies_.find(req_id);
+  if (it == replies_.end()) return std::nullopt;
+  wire::Message m = std::move(it->second);
+  replies_.erase(it);
+  return m;
+}
+
+uint64_t ClientCore::SendPing() {
+  uint64_t nonce = next_nonce_++;
+  ++counters_.pings_sent;
+  outgoing_.push_back(wire::Ping{nonce});
+  return nonce;
+}
+
+void ClientCore::AckInbox() {
+  if (held_ack_ == 0) return;
+  outgoing_.push_back(wire::InboxAck{held_ack_});
+  held_ack_ = 0;
+}
+
+void ClientCore::Tick(uint64_t now_ms) {
+  if (!authenticated_ || !outgoing_.empty()) return;
+  uint32_t hb = HeartbeatMs(options_, welcome_);
+  if (hb != 0 && now_ms >= last_out_ms_ + hb) SendPing();
+}
+
+uint64_t ClientCore::NextDeadline() const {
+  uint32_t hb = HeartbeatMs(options_, welcome_);
+  if (!authenticated_ || hb == 0) return std::numeric_limits<uint64_t>::max();
+  return last_out_ms_ + hb;
+}
+
+std::vector<wire::Message> ClientCore::TakeOutgoing(uint64_t now_ms) {
+  if (!outgoing_.empty()) last_out_ms_ = now_ms;
+  return std::exchange(outgoing_, {});
+}
+
+Status ClientCore::PersistIfDirty() {
+  if (!dirty_) return Status::Ok();
+  Status st = store_->Save(state_);
+  if (st.ok()) dirty_ = false;
+  return st;
+}
+
+const wire::SendAck* ClientCore::ack_for(uint64_t client_seq) const {
+  auto it = acks_.find(client_seq);
+  return it == acks_.end() ? nullptr : &it->second;
+}
+
+}  // namespace tern::tools

@@ -1,0 +1,151 @@
+// ClientCore: the client half of Tern's session rules (wire/PROTOCOL.md §3) with no sockets
+// and no clock. Messages from the server go in (OnMessage), messages for the server come out
+// (TakeOutgoing); time is passed in. The IO wrapper (tools/client/client.h) feeds it from a
+// wire::Session over TCP; unit tests feed it scripted server messages.
+//
+// What it does:
+//  * credentials and positions live in a ClientState persisted through a StateStore;
+//  * Send assigns the next client_seq and stores the message durably *before* it is queued
+//    for the socket; it stays pending until a final SendAck (ok or a permanent refusal);
+//  * after Welcome it resends pending sends above Welcome.client_seq_high in ascending order
+//    (plus those last refused with `unavailable`, which the server did not record);
+//  * SendAcks drop sends from the pending list and advance last_acked_client_seq (the highest
+//    seq with every lower one answered);
+//  * Deliver items with seq <= last_inbox_seq (same epoch) are dropped as duplicates; new ones
+//    go to the inbox (and the callback), last_inbox_seq is persisted, then a cumulative
+//    InboxAck is queued (unless auto_ack is off: then AckInbox() sends it);
+//  * Ping is answered with Pong; Error ends the session with its code;
+//  * request/response pairs (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice) are
+//    matched by req_id; a heartbeat Ping goes out when nothing was sent for heartbeat_ms.
+//
+// Thread safety: not thread-safe; one owner.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/client/client_state.h"
+#include "wire/messages.h"
+#include "wire/status.h"
+
+namespace tern::tools {
+
+class ClientCore {
+ public:
+  struct Options {
+    uint32_t max_inflight = 0;  // window asked for in the handshake (0 = server default)
+    bool auto_ack = true;       // send InboxAck after every Deliver frame
+    uint32_t heartbeat_ms = 0;  // 0 = Welcome.heartbeat_ms
+  };
+  struct Counters {
+    uint64_t items_received = 0;      // new inbox items handed to the app
+    uint64_t duplicates_dropped = 0;  // items with seq <= last_inbox_seq
+    uint64_t deliver_frames = 0;      // Deliver messages received
+    uint64_t max_items_per_frame = 0;
+    uint64_t acks_received = 0;       // SendAcks (including replays and refusals)
+    uint64_t sends_written = 0;       // Send messages queued for the socket (first or resend)
+    uint64_t resends = 0;             // Sends re-queued after a Welcome
+    uint64_t pings_sent = 0;
+    uint64_t pongs_received = 0;
+    uint64_t welcomes = 0;
+  };
+  using ItemCallback = std::function<void(const wire::InboxItem&)>;
+
+  // `store` is not owned and must outlive the core; `state` is its loaded content.
+  ClientCore(StateStore* store, ClientState state, Options options);
+
+  // ---- connection lifecycle ----
+  // A new connection starts: forget per-connection state (authentication, window, pings).
+  void OnConnected(uint64_t now_ms);
+  // The connection ended with `why` (kept in last_error()). Pending sends stay pending.
+  void OnDisconnected(const Status& why);
+
+  // First frames of a handshake. MakeResume requires state().registered().
+  wire::Resume MakeResume() const;
+  wire::Verify MakeVerify(std::string phone, std::string code, std::string device_name) const;
+  wire::Link MakeLink(std::string link_code, std::string device_name) const;
+
+  // ---- events ----
+  // One message from the server, in arrival order. Returns non-ok when the session must end:
+  // the code of an Error message, or kUnavailable when the state could not be persisted
+  // (then no InboxAck was queued for the items that could not be stored).
+  Status OnMessage(const wire::Message& m, uint64_t now_ms);
+
+  // Stores a new message durably and, when authenticated, queues its Send. Returns its
+  // client_seq. Errors: kUnavailable (state not persisted; nothing was queued),
+  // kInvalidArgument (not registered).
+  Result<uint64_t> Send(uint64_t to_user, std::string text);
+
+  // Queues a request (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice) after giving it
+  // a fresh req_id, which it returns. Precondition: authenticated().
+  uint32_t Request(wire::Message request);
+  // The answer to `req_id` once it arrived (moved out), else nullopt.
+  std::optional<wire::Message> TakeReply(uint32_t req_id);
+
+  // Queues Ping{nonce} and returns the nonce; pong_received(nonce) tells when it came back.
+  uint64_t SendPing();
+  bool pong_received(uint64_t nonce) const { return last_pong_ >= nonce && nonce != 0; }
+
+  // Queues the cumulative InboxAck held back while auto_ack is off (no-op if none).
+  void AckInbox();
+
+  // Heartbeat: queues a Ping when nothing was sent for heartbeat_ms. NextDeadline() is when
+  // Tick must run next (UINT64_MAX when there is no heartbeat).
+  void Tick(uint64_t now_ms);
+  uint64_t NextDeadline() const;
+
+  // Moves out every message queued for the server. `now_ms` is when they are written.
+  std::vector<wire::Message> TakeOutgoing(uint64_t now_ms);
+
+  // Persists the state if acks changed it since the last save (acks are replayed by the
+  // server after a crash, so they need not be durable one by one).
+  Status PersistIfDirty();
+
+  // ---- queries ----
+  const ClientState& state() const { return state_; }
+  bool authenticated() const { return authenticated_; }
+  const std::optional<wire::Welcome>& welcome() const { return welcome_; }
+  const std::optional<wire::CodeSent>& code_sent() const { return code_sent_; }
+  const Status& last_error() const { return last_error_; }
+  const Counters& counters() const { return counters_; }
+  // Every inbox item handed to the app since construction, in inbox order.
+  const std::vector<wire::InboxItem>& inbox() const { return inbox_; }
+  void set_item_callback(ItemCallback cb) { on_item_ = std::move(cb); }
+  // Latest SendAck for `client_seq` (a refusal may later be replaced by an ok on retry).
+  const wire::SendAck* ack_for(uint64_t client_seq) const;
+  const std::map<uint64_t, wire::SendAck>& acks() const { return acks_; }
+  Options& options() { return options_; }
+
+ private:
+  Status OnWelcome(const wire::Welcome& w);
+  void OnSendAck(const wire::SendAck& ack);
+  Status OnDeliver(const wire::Deliver& d);
+  void QueueSend(const PendingSend& p);
+  void RecomputeLastAcked();
+
+  StateStore* store_;
+  ClientState state_;
+  Options options_;
+  bool authenticated_ = false;
+  bool dirty_ = false;
+  std::optional<wire::Welcome> welcome_;
+  std::optional<wire::CodeSent> code_sent_;
+  Status last_error_;
+  Counters counters_;
+  std::vector<wire::InboxItem> inbox_;
+  ItemCallback on_item_;
+  std::map<uint64_t, wire::SendAck> acks_;
+  std::map<uint32_t, wire::Message> replies_;
+  std::vector<wire::Message> outgoing_;
+  uint64_t held_ack_ = 0;  // InboxAck not yet sent (auto_ack off)
+  uint32_t next_req_id_ = 1;
+  uint64_t next_nonce_ = 1;
+  uint64_t last_pong_ = 0;
+  uint64_t last_out_ms_ = 0;
+};
+
+}  // namespace tern::tools
