@@ -29,6 +29,10 @@ struct DeviceRecord {
   std::string name;
   std::string token_hash;  // SHA-256 of the device token (32 bytes); the token is never stored
   uint64_t client_seq_high = 0;  // highest client seq with a stored SendResult
+  // Highest client seq the client confirmed holding the ack of (Resume.last_acked_client_seq):
+  // results at or below it are pruned. A seq in (confirmed, high] without a result was refused
+  // as unavailable (nothing stored) and may be retried.
+  uint64_t client_seq_confirmed = 0;
   uint64_t created_ms = 0;
   uint64_t last_seen_ms = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/mailbox.h"
 #include "store/mem_env.h"
 #include "tests/unit/store_test_env.h"
 
@@ -104,6 +105,66 @@ TEST(FaultEnv, NonStickyCommitFailureOnlyFailsThatCommit) {
   EXPECT_EQ(Code::kUnavailable, Scenario(*env).code());
   env->FailCommits(false, false);
   TERN_EXPECT_OK(Scenario(*env));
+}
+
+// A send as the server core does it: one txn appends to two queues and records the dedupe
+// result. Returns the first error (the txn is then aborted by its destructor).
+Status SendOnce(KvEnv& env) {
+  auto w = env.Begin(true);
+  if (!w.ok()) return w.status();
+  Mailbox mb(*w.value());
+  MessageRecord m;
+  m.msg_id = 77;
+  m.text = "hi";
+  m.expire_at_ms = 5000;
+  const DeviceKey targets[] = {{2, 1}, {2, 2}};
+  auto seqs = mb.Append(m, targets);
+  if (!seqs.ok()) return seqs.status();
+  TERN_RETURN_IF_ERROR(mb.PutSendResult(DeviceKey{1, 1}, 1, SendResult{0, 77, 1, 0}));
+  return w.value()->Commit();
+}
+
+MailboxStats StatsOf(KvEnv& env) {
+  auto r = env.Begin(false);
+  if (!r.ok()) std::abort();
+  auto s = Mailbox(*r.value()).Stats();
+  if (!s.ok()) std::abort();
+  return s.value();
+}
+
+// CONVENTIONS rule 11 on a real scenario: whichever op fails, the send is all or nothing, and
+// the retry after Heal() applies it exactly once.
+TEST(FaultEnv, SendIsAllOrNothingWhicheverOpFails) {
+  auto make = [] {
+    auto env = std::make_unique<FaultEnv>(NewMemEnv());
+    auto w = env->Begin(true);
+    Mailbox mb(*w.value());
+    if (!mb.EnsureQueue({2, 1}, 1).ok() || !mb.EnsureQueue({2, 2}, 1).ok() ||
+        !w.value()->Commit().ok()) {
+      std::abort();
+    }
+    env->ResetCount();
+    return env;
+  };
+  auto counting = make();
+  TERN_ASSERT_OK(SendOnce(*counting));
+  const uint64_t n = counting->ops();
+  ASSERT_GT(n, 5u);
+  for (uint64_t i = 1; i <= n; ++i) {
+    auto env = make();
+    env->FailOpAt(i);
+    EXPECT_FALSE(SendOnce(*env).ok()) << "op " << i;
+    EXPECT_EQ(0u, StatsOf(*env).messages) << "op " << i;
+    EXPECT_EQ(0u, StatsOf(*env).queue_items) << "op " << i;
+    env->FailOpAt(0);
+    env->Heal();
+    TERN_ASSERT_OK(SendOnce(*env));
+    const MailboxStats s = StatsOf(*env);
+    EXPECT_EQ(1u, s.messages);
+    EXPECT_EQ(2u, s.queue_items);
+    EXPECT_EQ(2u, s.refs);
+    EXPECT_EQ(1u, s.expiry_entries);
+  }
 }
 
 }  // namespace
