@@ -1,4 +1,5 @@
 // Handshake handlers: RequestCode, Verify (register), Link (add a device), Resume.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -239,7 +240,12 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
   } else if (m.inbox_epoch != 0) {
     epoch_changed = true;
   }
-  if (Status s = mb.PruneSendResults(key, m.last_acked_client_seq); !s.ok()) return fail(s);
+  // The client holds every ack up to last_acked_client_seq: forget those results.
+  uint64_t confirmed = std::min(m.last_acked_client_seq, d.client_seq_high);
+  if (confirmed > d.client_seq_confirmed) {
+    if (Status s = mb.PruneSendResults(key, confirmed); !s.ok()) return fail(s);
+    d.client_seq_confirmed = confirmed;
+  }
   auto replay = mb.SendResultsAfter(key, m.last_acked_client_seq, 1u << 20);
   if (!replay.ok()) return fail(replay.status());
   d.last_seen_ms = now_ms;

@@ -36,6 +36,8 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
   }
   store::DeviceRecord d = *dev.value();
 
+  if (m.client_seq <= d.client_seq_confirmed)  // the client already holds this ack
+    return reply(wire::SendAck{m.client_seq, Code::kInvalidArgument, 0, 0, 0}, false);
   if (m.client_seq <= d.client_seq_high) {  // a retransmit: replay the recorded answer
     auto prev = mb.GetSendResult(me, m.client_seq);
     if (!prev.ok()) return fail(prev.status());
@@ -44,7 +46,7 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
       return reply(wire::SendAck{m.client_seq, static_cast<Code>(r.status), r.msg_id, r.chat_seq, r.server_ts_ms},
                    false);
     }
-    return reply(wire::SendAck{m.client_seq, Code::kInvalidArgument, 0, 0, 0}, false);
+    // No record: that send was refused as unavailable and nothing was stored. Process it now.
   }
 
   store::SendResult result;
@@ -107,7 +109,7 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
     ++stats_.messages_accepted;
   }
   if (Status s = mb.PutSendResult(me, m.client_seq, result); !s.ok()) return fail(s);
-  d.client_seq_high = m.client_seq;
+  d.client_seq_high = std::max(d.client_seq_high, m.client_seq);
   if (Status s = acc.PutDevice(d); !s.ok()) return fail(s);
   reply(wire::SendAck{m.client_seq, static_cast<Code>(result.status), result.msg_id, result.chat_seq,
                       result.server_ts_ms},
@@ -118,8 +120,10 @@ void Core::HandleInboxAck(Conn& c, const wire::InboxAck& m, uint64_t /*now_ms*/)
   if (m.seq > c.sent_seq) return Violation(c, Status(Code::kProtocol, "ack beyond what was sent"));
   if (c.unacked.empty() || m.seq < c.unacked.front()) return;  // old or repeated ack
   while (!c.unacked.empty() && c.unacked.front() <= m.seq) c.unacked.pop_front();
+  // If this turn's commit fails the deletion is lost but the window above has moved on: the
+  // items stay queued, and the client's next Resume (carrying last_inbox_seq) deletes them.
   store::KvTxn* t = Txn();
-  if (t == nullptr) return;  // the items stay queued and are delivered again later
+  if (t == nullptr) return;
   store::Mailbox mb(*t);
   auto n = mb.AckUpTo(c.dev, m.seq);
   if (!n.ok()) return FailTurn(n.status());
