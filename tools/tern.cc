@@ -1,1 +1,235 @@
-int main() { return 0; }  // placeholder: replaced by the tern CLI
+// tern: the command-line Tern client. One subcommand per run; the device state (credentials,
+// inbox position, unacknowledged sends) lives in --state, so runs continue where the last one
+// stopped. Every network wait is bounded by --io-timeout; errors print one line on stderr and
+// exit non-zero.
+//
+//   tern request-code +15550001            then  tern verify +15550001 123456
+//   tern send +15550002 "hello"            ->    sent msg_id=.. chat_seq=..
+//   tern listen --count 1 --timeout 10     ->    [chat_seq] <sender user id>: text
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tools/client/client.h"
+
+namespace tern::tools {
+namespace {
+
+std::string DefaultStatePath() {
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') return std::string(home) + "/.tern/state";
+  return "./tern-state";
+}
+
+int Fail(const std::string& what, const Status& st) {
+  std::fprintf(stderr, "tern: %s: %s\n", what.c_str(), st.ToString().c_str());
+  return 1;
+}
+
+std::string ItemLine(const wire::InboxItem& it) {
+  switch (it.kind) {
+    case wire::ItemKind::kMessage:
+      return "[" + std::to_string(it.chat_seq) + "] " + std::to_string(it.sender_user) + ": " +
+             it.text;
+    case wire::ItemKind::kExpired:
+      return "[" + std::to_string(it.chat_seq) + "] (your message " + std::to_string(it.msg_id) +
+             " to " + std::to_string(it.to_user) + " expired undelivered)";
+    case wire::ItemKind::kMissed:
+      return "[" + std::to_string(it.chat_seq) + "] (message " + std::to_string(it.msg_id) +
+             " from " + std::to_string(it.sender_user) + " expired before it reached you)";
+  }
+  return "";
+}
+
+// Resumes the stored device and warns about lost items. Returns 0 or an exit code.
+int Connect(Client& c) {
+  Result<wire::Welcome> w = c.Resume();
+  if (!w.ok()) return Fail("resume", w.status());
+  if (w->epoch_changed) {
+    std::fprintf(stderr, "tern: warning: messages were lost while away (inbox reset)\n");
+  }
+  return 0;
+}
+
+// PHONE (starting with '+') is resolved; a bare number is a user id.
+Result<uint64_t> Recipient(Client& c, const std::string& who) {
+  if (!who.empty() && who[0] != '+') {
+    char* end = nullptr;
+    uint64_t id = std::strtoull(who.c_str(), &end, 10);
+    if (end == who.c_str() || *end != '\0' || id == 0) {
+      return Status(Code::kInvalidArgument, "'" + who + "' is neither +PHONE nor a user id");
+    }
+    return id;
+  }
+  Result<uint64_t> id = c.ResolvePhone(who);
+  if (id.ok() && *id == 0) return Status(Code::kNotFound, who + " is not registered");
+  return id;
+}
+
+int RunSend(Client& c, const std::string& to, const std::string& text, int timeout_ms) {
+  if (int rc = Connect(c)) return rc;
+  Result<uint64_t> user = Recipient(c, to);
+  if (!user.ok()) return Fail("send", user.status());
+  Result<uint64_t> seq = c.Send(*user, text);
+  if (!seq.ok()) return Fail("send", seq.status());
+  Result<wire::SendAck> ack = c.WaitForAck(*seq, timeout_ms);
+  if (!ack.ok()) {
+    Fail("send", ack.status());
+    std::fprintf(stderr, "tern: the message is stored and will be retried on the next run\n");
+    return 1;
+  }
+  if (ack->status != Code::kOk) {
+    std::fprintf(stderr, "tern: send refused: %s\n", CodeName(ack->status));
+    return 1;
+  }
+  std::printf("sent msg_id=%llu chat_seq=%llu\n", static_cast<unsigned long long>(ack->msg_id),
+              static_cast<unsigned long long>(ack->chat_seq));
+  c.Close();
+  return 0;
+}
+
+int RunListen(Client& c, int count, double timeout_s) {
+  int printed = 0;
+  c.core().set_item_callback([&](const wire::InboxItem& it) {
+    std::printf("%s\n", ItemLine(it).c_str());
+    std::fflush(stdout);
+    ++printed;
+  });
+  if (int rc = Connect(c)) return rc;
+  const uint64_t start = SteadyNowMs();
+  const uint64_t limit = timeout_s > 0 ? static_cast<uint64_t>(timeout_s * 1000) : 0;
+  while (count <= 0 || printed < count) {
+    uint64_t elapsed = SteadyNowMs() - start;
+    if (limit != 0 && elapsed >= limit) {
+      c.Close();
+      if (count <= 0) return 0;
+      std::fprintf(stderr, "tern: listen: timed out after %d of %d messages\n", printed, count);
+      return 1;
+    }
+    int slice = limit == 0 ? 1000 : static_cast<int>(std::min<uint64_t>(limit - elapsed, 1000));
+    Status st = c.Poll(slice);
+    if (!st.ok()) return Fail("listen", st);
+  }
+  c.Close();  // flushes the last InboxAck
+  return 0;
+}
+
+int RunDevices(Client& c) {
+  if (int rc = Connect(c)) return rc;
+  Result<std::vector<wire::DeviceInfo>> list = c.ListDevices();
+  if (!list.ok()) return Fail("devices", list.status());
+  for (const wire::DeviceInfo& d : *list) {
+    std::printf("%u\t%s\t%s%s\n", d.device_id, d.name.c_str(), d.online ? "online" : "offline",
+                d.device_id == c.state().device_id ? "\t(this device)" : "");
+  }
+  c.Close();
+  return 0;
+}
+
+}  // namespace
+}  // namespace tern::tools
+
+int main(int argc, char** argv) {
+  using namespace tern;
+  using namespace tern::tools;
+  CLI::App app{"tern: command-line client for the Tern messaging server"};
+  app.require_subcommand(1);
+  std::string server = "127.0.0.1:7011";
+  std::string state = DefaultStatePath();
+  double io_timeout_s = 10;
+  app.add_option("--server", server, "server address HOST:PORT")->capture_default_str();
+  app.add_option("--state", state, "device state file")->capture_default_str();
+  app.add_option("--io-timeout", io_timeout_s, "seconds to wait for the server")
+      ->capture_default_str();
+
+  std::string phone, code, device_name = "tern-cli", to, text;
+  uint32_t device_id = 0;
+  int count = 0;
+  double timeout_s = 0;
+  auto* request_code = app.add_subcommand("request-code", "send a one-time code to PHONE");
+  request_code->add_option("PHONE", phone, "phone number, E.164 (+digits)")->required();
+  auto* verify = app.add_subcommand("verify", "register this device as PHONE's primary device");
+  verify->add_option("PHONE", phone)->required();
+  verify->add_option("CODE", code, "the one-time code")->required();
+  verify->add_option("--device-name", device_name)->capture_default_str();
+  auto* link = app.add_subcommand("link", "link this device with a code from `tern link-code`");
+  link->add_option("CODE", code)->required();
+  link->add_option("--device-name", device_name)->capture_default_str();
+  auto* link_code = app.add_subcommand("link-code", "print a code that links a new device");
+  auto* resolve = app.add_subcommand("resolve", "print the user id of PHONE");
+  resolve->add_option("PHONE", phone)->required();
+  auto* send = app.add_subcommand("send", "send TEXT to PHONE (or a user id), wait for the ack");
+  send->add_option("PHONE", to)->required();
+  send->add_option("TEXT", text)->required();
+  auto* listen = app.add_subcommand("listen", "print received messages");
+  listen->add_option("--count", count, "exit after this many messages (0 = no limit)");
+  listen->add_option("--timeout", timeout_s, "exit after this many seconds (0 = never)");
+  auto* devices = app.add_subcommand("devices", "list this user's devices");
+  auto* unlink = app.add_subcommand("unlink", "unlink device ID (its token stops working)");
+  unlink->add_option("ID", device_id)->required();
+  auto* whoami = app.add_subcommand("whoami", "print the stored identity (no network)");
+  CLI11_PARSE(app, argc, argv);
+
+  Client::Options options;
+  options.state_path = state;
+  options.io_timeout_ms = static_cast<int>(io_timeout_s * 1000);
+  if (Status st = ParseHostPort(server, &options.host, &options.port); !st.ok()) {
+    return Fail("--server", st);
+  }
+  Result<std::unique_ptr<Client>> created = Client::Create(options);
+  if (!created.ok()) return Fail("state " + state, created.status());
+  Client& c = **created;
+  const int wait_ms = options.io_timeout_ms;
+
+  if (*whoami) {
+    if (!c.state().registered()) {
+      std::fprintf(stderr, "tern: not registered (state %s)\n", state.c_str());
+      return 1;
+    }
+    std::printf("user_id=%llu device_id=%u pending_sends=%zu state=%s\n",
+                static_cast<unsigned long long>(c.state().user_id), c.state().device_id,
+                c.state().unacked.size(), state.c_str());
+    return 0;
+  }
+  if (*request_code) {
+    Result<wire::CodeSent> sent = c.RequestCode(phone);
+    if (!sent.ok()) return Fail("request-code", sent.status());
+    std::printf("code sent to %s (valid %u s)\n", phone.c_str(), sent->code_ttl_ms / 1000);
+    return 0;
+  }
+  if (*verify || *link) {
+    Result<wire::Welcome> w = *verify ? c.Verify(phone, code, device_name)
+                                      : c.Link(code, device_name);
+    if (!w.ok()) return Fail(*verify ? "verify" : "link", w.status());
+    std::printf("%s as user_id=%llu device_id=%u\n", *verify ? "registered" : "linked",
+                static_cast<unsigned long long>(w->user_id), w->device_id);
+    c.Close();
+    return 0;
+  }
+  if (*send) return RunSend(c, to, text, wait_ms);
+  if (*listen) return RunListen(c, count, timeout_s);
+  if (*devices) return RunDevices(c);
+
+  if (int rc = Connect(c)) return rc;
+  if (*link_code) {
+    Result<wire::LinkCode> lc = c.CreateLinkCode();
+    if (!lc.ok()) return Fail("link-code", lc.status());
+    std::printf("%s\n", lc->code.c_str());
+  } else if (*resolve) {
+    Result<uint64_t> id = c.ResolvePhone(phone);
+    if (!id.ok()) return Fail("resolve", id.status());
+    if (*id == 0) {
+      std::fprintf(stderr, "tern: %s is not registered\n", phone.c_str());
+      return 1;
+    }
+    std::printf("%llu\n", static_cast<unsigned long long>(*id));
+  } else if (*unlink) {
+    Status st = c.UnlinkDevice(device_id);
+    if (!st.ok()) return Fail("unlink", st);
+    std::printf("unlinked device %u\n", device_id);
+  }
+  c.Close();
+  return 0;
+}

@@ -101,6 +101,7 @@ class Client {
   const std::vector<wire::InboxItem>& inbox() const { return core_.inbox(); }
   const ClientCore::Counters& counters() const { return core_.counters(); }
   ClientCore& core() { return core_; }
+  const ClientCore& core() const { return core_; }
   const Options& options() const { return options_; }
 
  private:
