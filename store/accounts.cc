@@ -2,7 +2,8 @@
 //   kUsers   BE64 user_id                 -> user_id, phone, next_device_id, created_ms
 //   kPhones  phone                        -> BE64 user_id
 //   kDevices BE64 user_id | BE32 device   -> user_id, device_id, name, token_hash,
-//                                            client_seq_high, created_ms, last_seen_ms
+//                                            client_seq_high, created_ms, last_seen_ms,
+//                                            client_seq_confirmed
 //   kOtps    phone                        -> code_hash, expires_ms, attempts, issued_ms
 //   kLinks   link code                    -> user_id, issuer_device, expires_ms
 #include "store/accounts.h"

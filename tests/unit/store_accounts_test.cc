@@ -16,6 +16,7 @@ DeviceRecord Device(uint64_t user, uint32_t id, std::string name) {
   d.name = std::move(name);
   d.token_hash = std::string(32, static_cast<char>(id));
   d.client_seq_high = 7 * id;
+  d.client_seq_confirmed = 5 * id;
   d.created_ms = 1000 + id;
   d.last_seen_ms = 2000 + id;
   return d;
@@ -76,6 +77,7 @@ TEST_P(AccountsTest, DevicesListInDeviceIdOrderPerUserOnly) {
   EXPECT_EQ(1u, d.user_id);
   EXPECT_EQ(std::string(32, '\x0a'), d.token_hash);
   EXPECT_EQ(70u, d.client_seq_high);
+  EXPECT_EQ(50u, d.client_seq_confirmed);
   EXPECT_EQ(1010u, d.created_ms);
   EXPECT_EQ(2010u, d.last_seen_ms);
   EXPECT_TRUE(Accounts(*r).ListDevices(3).value().empty());
