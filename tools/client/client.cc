@@ -161,7 +161,7 @@ bool Client::ReadAvailable() {
 }
 
 void Client::Dispatch() {
-  if (!session_) return;
+  if (!session_ || !connected()) return;
   while (std::optional<wire::Message> m = session_->NextEvent()) {
     Status st = core_.OnMessage(*m, SteadyNowMs());
     if (!st.ok()) {
@@ -178,7 +178,8 @@ void Client::Dispatch() {
 }
 
 void Client::Disconnect(const Status& why) {
-  if (transport_) transport_->Abort(false);
+  if (!transport_) return;  // the first reason wins
+  transport_->Abort(false);
   transport_.reset();
   out_.clear();
   core_.OnDisconnected(why);
