@@ -19,7 +19,7 @@ Status ReplyStatus(const wire::Message& m, std::string_view expected) {
   if (const auto* reply = std::get_if<wire::Reply>(&m)) {
     if (reply->status != Code::kOk) {
       return Status(reply->status,
-                    reply->message.empty() ? CodeName(reply->status) : reply->message);
+                    reply->message.empty() ? "refused by the server" : reply->message);
     }
     if (expected == "Reply") return Status::Ok();
   }
