@@ -15,6 +15,8 @@ LISTEN     ?= 127.0.0.1:7011
 DATA       ?= data
 CTEST_ARGS ?=
 
+FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/*_fuzz.cc)))
+
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev clang
@@ -59,7 +61,7 @@ bench-e2e: deps build
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
 	  -DTERN_FUZZ=ON -DBUILD_TESTING=OFF
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
 	@for f in $(FUZZ_BUILD)/fuzz/*_fuzz; do \
 	  name=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
 	  echo "== $$name ($(FUZZ_SECONDS)s)"; \
