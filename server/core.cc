@@ -66,7 +66,7 @@ void Core::OnClosed(ConnId id, uint64_t now_ms) {
 }
 
 void Core::Violation(Conn& c, const Status& s) {
-  ++stats_.protocol_errors;
+  if (IsProtocolViolation(s.code()) && s.code() != Code::kShuttingDown) ++stats_.protocol_errors;
   if (!c.session.failed()) c.session.Fail(s);
   c.closing = true;
   if (c.authed) {
@@ -153,6 +153,7 @@ void Core::RefuseHandshake(Conn& c, Code code, const std::string& why) {
 void Core::EndTurn(uint64_t now_ms) {
   (void)now_ms;
   bool committed = !turn_failed_;
+  const bool wrote = txn_ != nullptr;
   if (txn_) {
     if (turn_failed_) {
       txn_->Abort();
@@ -192,8 +193,10 @@ void Core::EndTurn(uint64_t now_ms) {
       std::fprintf(stderr, "ternd: read txn failed: %s\n", read.status().ToString().c_str());
     }
   }
-  Status grown = env_.MaybeGrow();
-  if (!grown.ok()) std::fprintf(stderr, "ternd: map growth failed: %s\n", grown.ToString().c_str());
+  if (wrote) {  // between transactions: the only time the map may be resized
+    Status grown = env_.MaybeGrow();
+    if (!grown.ok()) std::fprintf(stderr, "ternd: map growth failed: %s\n", grown.ToString().c_str());
+  }
 }
 
 void Core::WantPump(const store::DeviceKey& d) {
