@@ -110,6 +110,8 @@ class Core {
   void Kick(const store::DeviceKey& d, Code code, const std::string& why);
   // Stages the failure of a handshake: Error{code} after the turn, then close.
   void RefuseHandshake(Conn& c, Code code, const std::string& why);
+  // A store error during a handshake: the turn aborts and the handshake is refused unavailable.
+  void HandshakeStoreError(Conn& c, const Status& s);
 
   // Handlers (server/handle_*.cc).
   void HandleRequestCode(Conn& c, const wire::RequestCode& m, uint64_t now_ms);
@@ -125,7 +127,8 @@ class Core {
   void RunExpiry(uint64_t now_ms);
   // Creates a device for `user` (new token, fresh queue) and stages its Welcome.
   void CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::string& device_name,
-                              uint32_t max_inflight, uint64_t now_ms);
+                              uint32_t max_inflight, const std::vector<uint32_t>& dict_ids,
+                              uint64_t now_ms);
   uint32_t ClampWindow(uint32_t asked) const;
   uint32_t NewEpoch();
 

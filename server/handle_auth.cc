@@ -5,6 +5,7 @@
 
 #include "server/core.h"
 #include "server/core_conn.h"
+#include "wire/compress.h"
 
 namespace tern::server {
 namespace {
@@ -26,6 +27,11 @@ bool ValidCode(const std::string& code) {
 
 }  // namespace
 
+void Core::HandshakeStoreError(Conn& c, const Status& s) {
+  FailTurn(s);
+  RefuseHandshake(c, Code::kUnavailable, "store unavailable");
+}
+
 void Core::HandleRequestCode(Conn& c, const wire::RequestCode& m, uint64_t now_ms) {
   if (m.version != wire::kProtocolVersion)
     return RefuseHandshake(c, Code::kUnsupportedVersion, "protocol version 1 required");
@@ -34,10 +40,7 @@ void Core::HandleRequestCode(Conn& c, const wire::RequestCode& m, uint64_t now_m
   if (t == nullptr) return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
   store::Accounts acc(*t);
   auto prev = acc.GetOtp(m.phone);
-  if (!prev.ok()) {
-    FailTurn(prev.status());
-    return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
-  }
+  if (!prev.ok()) return HandshakeStoreError(c, prev.status());
   if (prev.value() && now_ms < prev.value()->issued_ms + config_.otp_resend_ms)
     return RefuseHandshake(c, Code::kRateLimited, "a code was sent recently; retry later");
   std::string code = entropy_.Digits(6);
@@ -45,10 +48,7 @@ void Core::HandleRequestCode(Conn& c, const wire::RequestCode& m, uint64_t now_m
   r.code_hash = Sha256(code);
   r.expires_ms = now_ms + config_.otp_ttl_ms;
   r.issued_ms = now_ms;
-  if (Status s = acc.PutOtp(m.phone, r); !s.ok()) {
-    FailTurn(s);
-    return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
-  }
+  if (Status s = acc.PutOtp(m.phone, r); !s.ok()) return HandshakeStoreError(c, s);
   // The code leaves only once it is durable, so a Verify after a crash can still use it.
   Stage(c.id, [this, id = c.id, phone = m.phone, code](bool committed) {
     Conn* k = Find(id);
@@ -73,43 +73,39 @@ void Core::HandleVerify(Conn& c, const wire::Verify& m, uint64_t now_ms) {
   if (t == nullptr) return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
   store::Accounts acc(*t);
   store::Mailbox mb(*t);
-  auto fail = [&](const Status& s) {
-    FailTurn(s);
-    RefuseHandshake(c, Code::kUnavailable, "store unavailable");
-  };
   auto otp = acc.GetOtp(m.phone);
-  if (!otp.ok()) return fail(otp.status());
+  if (!otp.ok()) return HandshakeStoreError(c, otp.status());
   if (!otp.value()) return RefuseHandshake(c, Code::kBadCredentials, "no code was requested");
   store::OtpRecord rec = *otp.value();
   if (now_ms >= rec.expires_ms) {
-    if (Status s = acc.DeleteOtp(m.phone); !s.ok()) return fail(s);
+    if (Status s = acc.DeleteOtp(m.phone); !s.ok()) return HandshakeStoreError(c, s);
     return RefuseHandshake(c, Code::kExpired, "code expired; request a new one");
   }
   if (rec.attempts >= config_.otp_max_attempts)
     return RefuseHandshake(c, Code::kRateLimited, "too many attempts; request a new code later");
   if (!ConstantTimeEqual(Sha256(m.code), rec.code_hash)) {
     ++rec.attempts;
-    if (Status s = acc.PutOtp(m.phone, rec); !s.ok()) return fail(s);
+    if (Status s = acc.PutOtp(m.phone, rec); !s.ok()) return HandshakeStoreError(c, s);
     return RefuseHandshake(c, Code::kBadCredentials, "wrong code");
   }
-  if (Status s = acc.DeleteOtp(m.phone); !s.ok()) return fail(s);
+  if (Status s = acc.DeleteOtp(m.phone); !s.ok()) return HandshakeStoreError(c, s);
 
   auto existing = acc.FindUserByPhone(m.phone);
-  if (!existing.ok()) return fail(existing.status());
+  if (!existing.ok()) return HandshakeStoreError(c, existing.status());
   store::UserRecord user;
   if (existing.value()) {
     auto u = acc.GetUser(*existing.value());
-    if (!u.ok()) return fail(u.status());
-    if (!u.value()) return fail(Status(Code::kCorrupt, "phone index points at no user"));
+    if (!u.ok()) return HandshakeStoreError(c, u.status());
+    if (!u.value()) return HandshakeStoreError(c, Status(Code::kCorrupt, "phone index points at no user"));
     user = *u.value();
     // Re-registration: the account moves to this device; every old device is unlinked.
     auto devices = acc.ListDevices(user.user_id);
-    if (!devices.ok()) return fail(devices.status());
+    if (!devices.ok()) return HandshakeStoreError(c, devices.status());
     for (const auto& d : *devices) {
       store::DeviceKey k{d.user_id, d.device_id};
-      if (Status s = mb.DropQueue(k); !s.ok()) return fail(s);
-      if (Status s = mb.PruneSendResults(k, UINT64_MAX); !s.ok()) return fail(s);
-      if (Status s = acc.DeleteDevice(d.user_id, d.device_id); !s.ok()) return fail(s);
+      if (Status s = mb.DropQueue(k); !s.ok()) return HandshakeStoreError(c, s);
+      if (Status s = mb.PruneSendResults(k, UINT64_MAX); !s.ok()) return HandshakeStoreError(c, s);
+      if (Status s = acc.DeleteDevice(d.user_id, d.device_id); !s.ok()) return HandshakeStoreError(c, s);
       Stage(c.id, [this, k](bool committed) {
         if (committed) Kick(k, Code::kBadCredentials, "account registered on another device");
       });
@@ -120,11 +116,11 @@ void Core::HandleVerify(Conn& c, const wire::Verify& m, uint64_t now_ms) {
     while (user.user_id == 0) {
       uint64_t candidate = entropy_.U64() & 0x7fffffffffffffffull;  // stays positive in JSON/SQL
       auto clash = acc.GetUser(candidate);
-      if (!clash.ok()) return fail(clash.status());
+      if (!clash.ok()) return HandshakeStoreError(c, clash.status());
       if (!clash.value()) user.user_id = candidate;
     }
   }
-  CreateDeviceAndWelcome(c, user, m.device_name, m.max_inflight, now_ms);
+  CreateDeviceAndWelcome(c, user, m.device_name, m.max_inflight, m.dict_ids, now_ms);
 }
 
 void Core::HandleLink(Conn& c, const wire::Link& m, uint64_t now_ms) {
@@ -135,37 +131,30 @@ void Core::HandleLink(Conn& c, const wire::Link& m, uint64_t now_ms) {
   store::KvTxn* t = Txn();
   if (t == nullptr) return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
   store::Accounts acc(*t);
-  auto fail = [&](const Status& s) {
-    FailTurn(s);
-    RefuseHandshake(c, Code::kUnavailable, "store unavailable");
-  };
   auto link = acc.GetLink(m.link_code);
-  if (!link.ok()) return fail(link.status());
+  if (!link.ok()) return HandshakeStoreError(c, link.status());
   if (!link.value()) return RefuseHandshake(c, Code::kBadCredentials, "unknown or used link code");
   store::LinkRecord lr = *link.value();
   // Single use, whatever happens next.
-  if (Status s = acc.DeleteLink(m.link_code); !s.ok()) return fail(s);
+  if (Status s = acc.DeleteLink(m.link_code); !s.ok()) return HandshakeStoreError(c, s);
   if (now_ms >= lr.expires_ms) return RefuseHandshake(c, Code::kExpired, "link code expired");
   auto u = acc.GetUser(lr.user_id);
-  if (!u.ok()) return fail(u.status());
+  if (!u.ok()) return HandshakeStoreError(c, u.status());
   if (!u.value()) return RefuseHandshake(c, Code::kBadCredentials, "user no longer exists");
   auto devices = acc.ListDevices(lr.user_id);
-  if (!devices.ok()) return fail(devices.status());
+  if (!devices.ok()) return HandshakeStoreError(c, devices.status());
   if (devices->size() >= config_.max_devices)
     return RefuseHandshake(c, Code::kTooManyDevices, "device limit reached; unlink one first");
-  CreateDeviceAndWelcome(c, *u.value(), m.device_name, m.max_inflight, now_ms);
+  CreateDeviceAndWelcome(c, *u.value(), m.device_name, m.max_inflight, m.dict_ids, now_ms);
 }
 
 void Core::CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::string& device_name,
-                                  uint32_t max_inflight, uint64_t now_ms) {
+                                  uint32_t max_inflight, const std::vector<uint32_t>& dict_ids,
+                                  uint64_t now_ms) {
   store::KvTxn* t = Txn();
   if (t == nullptr) return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
   store::Accounts acc(*t);
   store::Mailbox mb(*t);
-  auto fail = [&](const Status& s) {
-    FailTurn(s);
-    RefuseHandshake(c, Code::kUnavailable, "store unavailable");
-  };
   store::DeviceRecord d;
   d.user_id = user.user_id;
   d.device_id = user.next_device_id++;
@@ -174,11 +163,11 @@ void Core::CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::st
   d.token_hash = Sha256(token);
   d.created_ms = now_ms;
   d.last_seen_ms = now_ms;
-  if (Status s = acc.PutUser(user); !s.ok()) return fail(s);
-  if (Status s = acc.PutDevice(d); !s.ok()) return fail(s);
+  if (Status s = acc.PutUser(user); !s.ok()) return HandshakeStoreError(c, s);
+  if (Status s = acc.PutDevice(d); !s.ok()) return HandshakeStoreError(c, s);
   store::DeviceKey key{d.user_id, d.device_id};
   auto meta = mb.EnsureQueue(key, NewEpoch());
-  if (!meta.ok()) return fail(meta.status());
+  if (!meta.ok()) return HandshakeStoreError(c, meta.status());
 
   wire::Welcome w;
   w.user_id = d.user_id;
@@ -189,6 +178,7 @@ void Core::CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::st
   w.server_time_ms = now_ms;
   w.max_frame = config_.max_frame_bytes;
   w.max_inflight = ClampWindow(max_inflight);
+  w.dict_id = wire::ChooseDict(dict_ids);
   c.handshake_staged = true;
   Stage(c.id, [this, id = c.id, key, w](bool committed) {
     Conn* k = Find(id);
@@ -213,19 +203,15 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
   if (t == nullptr) return RefuseHandshake(c, Code::kUnavailable, "store unavailable");
   store::Accounts acc(*t);
   store::Mailbox mb(*t);
-  auto fail = [&](const Status& s) {
-    FailTurn(s);
-    RefuseHandshake(c, Code::kUnavailable, "store unavailable");
-  };
   auto dev = acc.GetDevice(m.user_id, m.device_id);
-  if (!dev.ok()) return fail(dev.status());
+  if (!dev.ok()) return HandshakeStoreError(c, dev.status());
   // Same answer for "no such device" and "wrong token": nothing to learn by probing.
   if (!dev.value() || !ConstantTimeEqual(Sha256(m.token), dev.value()->token_hash))
     return RefuseHandshake(c, Code::kBadCredentials, "unknown device or wrong token");
   store::DeviceRecord d = *dev.value();
   store::DeviceKey key{d.user_id, d.device_id};
   auto meta = mb.EnsureQueue(key, NewEpoch());
-  if (!meta.ok()) return fail(meta.status());
+  if (!meta.ok()) return HandshakeStoreError(c, meta.status());
 
   bool epoch_changed = false;
   uint64_t start_after = 0;  // 0: from the head of the queue
@@ -235,7 +221,7 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
     } else {
       start_after = m.last_inbox_seq;
       auto n = mb.AckUpTo(key, start_after);
-      if (!n.ok()) return fail(n.status());
+      if (!n.ok()) return HandshakeStoreError(c, n.status());
     }
   } else if (m.inbox_epoch != 0) {
     epoch_changed = true;
@@ -243,13 +229,13 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
   // The client holds every ack up to last_acked_client_seq: forget those results.
   uint64_t confirmed = std::min(m.last_acked_client_seq, d.client_seq_high);
   if (confirmed > d.client_seq_confirmed) {
-    if (Status s = mb.PruneSendResults(key, confirmed); !s.ok()) return fail(s);
+    if (Status s = mb.PruneSendResults(key, confirmed); !s.ok()) return HandshakeStoreError(c, s);
     d.client_seq_confirmed = confirmed;
   }
   auto replay = mb.SendResultsAfter(key, m.last_acked_client_seq, 1u << 20);
-  if (!replay.ok()) return fail(replay.status());
+  if (!replay.ok()) return HandshakeStoreError(c, replay.status());
   d.last_seen_ms = now_ms;
-  if (Status s = acc.PutDevice(d); !s.ok()) return fail(s);
+  if (Status s = acc.PutDevice(d); !s.ok()) return HandshakeStoreError(c, s);
 
   wire::Welcome w;
   w.user_id = d.user_id;
@@ -261,6 +247,7 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
   w.server_time_ms = now_ms;
   w.max_frame = config_.max_frame_bytes;
   w.max_inflight = ClampWindow(m.max_inflight);
+  w.dict_id = wire::ChooseDict(m.dict_ids);
   c.handshake_staged = true;
   Stage(c.id, [this, id = c.id, key, w, start_after, acks = std::move(replay.value())](bool committed) {
     Conn* k = Find(id);
