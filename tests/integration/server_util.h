@@ -45,6 +45,8 @@ class TestServer {
 
   uint16_t port() const { return port_; }
   bool running() const { return process_ && process_->running(); }
+  // ternd's pid while running (-1 otherwise), e.g. to read /proc/PID/status.
+  pid_t pid() const { return running() ? process_->pid() : -1; }
   const std::string& root() const { return dir_.path(); }
   std::string data_dir() const { return dir_.Sub("data"); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
