@@ -5,6 +5,7 @@
 #   make test      deps + build + every unit, integration and fuzz-corpus test (ctest)
 #   make asan      the same tests built with ASan+UBSan (build-asan/)
 #   make bench     micro-benchmarks; make bench-e2e: durable-ack throughput/latency on loopback
+#   make bench-weaknet  latency, reconnect cost and bytes per message through tern-weaknet (2g, 3g)
 #   make fuzz      libFuzzer targets with clang (build-fuzz/), FUZZ_SECONDS each
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -21,7 +22,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatb
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev clang
 
-.PHONY: all deps build run test asan bench bench-e2e fuzz clean
+.PHONY: all deps build run test asan bench bench-e2e bench-weaknet fuzz clean
 
 all: build
 
@@ -57,6 +58,10 @@ bench: deps build
 
 bench-e2e: deps build
 	$(BUILD)/bench/tern_e2e_sent_latency
+
+# One JSON line per profile: p50/p99 latency vs path delay, reconnect to first message, bytes/msg.
+bench-weaknet: deps build
+	$(BUILD)/bench/tern_e2e_weaknet
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
