@@ -67,8 +67,15 @@ BenchDir::~BenchDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-BenchServer::BenchServer(std::string ternd_path, std::vector<std::string> extra_flags)
-    : ternd_path_(std::move(ternd_path)), extra_flags_(std::move(extra_flags)) {}
+BenchServer::BenchServer(std::string ternd_path, std::vector<std::string> extra_flags, bool tls)
+    : ternd_path_(std::move(ternd_path)), extra_flags_(std::move(extra_flags)), tls_(tls) {}
+
+std::string BenchServer::fingerprint() const {
+  if (!tls_) return "";
+  std::string fp = ReadFile(data_dir() + "/tls/cert.sha256");
+  while (!fp.empty() && (fp.back() == '\n' || fp.back() == ' ')) fp.pop_back();
+  return fp;
+}
 
 BenchServer::~BenchServer() {
   if (pid_ > 0) {
@@ -82,6 +89,7 @@ BenchServer::~BenchServer() {
 Status BenchServer::Start(int timeout_ms) {
   if (pid_ > 0) return Status(Code::kInternal, "ternd is already running");
   std::vector<std::string> argv = {ternd_path_, "--data", data_dir(), "--listen", "127.0.0.1:0"};
+  if (!tls_) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());

@@ -35,10 +35,12 @@ class BenchDir {
   std::string path_;
 };
 
-// `ternd --data <root>/data --listen 127.0.0.1:0 <extra flags>` with stderr in <root>/ternd.log.
+// `ternd --data <root>/data --listen 127.0.0.1:0 [--plain-tcp] <extra flags>` with stderr in
+// <root>/ternd.log. Plain TCP unless `tls` (ternd's default: TLS 1.3, self-signed certificate,
+// fingerprint in fingerprint()).
 class BenchServer {
  public:
-  BenchServer(std::string ternd_path, std::vector<std::string> extra_flags = {});
+  BenchServer(std::string ternd_path, std::vector<std::string> extra_flags = {}, bool tls = false);
   // Kills (SIGKILL) and reaps a ternd still running.
   ~BenchServer();
   BenchServer(const BenchServer&) = delete;
@@ -59,12 +61,16 @@ class BenchServer {
 
   uint16_t port() const { return port_; }
   std::string data_dir() const { return dir_.Sub("data"); }
+  pid_t pid() const { return pid_; }
+  // SHA-256 fingerprint of ternd's certificate (<data>/tls/cert.sha256), "" for plain TCP.
+  std::string fingerprint() const;
 
  private:
   Result<int> WaitExit(int timeout_ms);
 
   std::string ternd_path_;
   std::vector<std::string> extra_flags_;
+  bool tls_;
   BenchDir dir_;
   pid_t pid_ = -1;
   int pidfd_ = -1;

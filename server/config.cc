@@ -44,6 +44,14 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   Add(app, "listen", c.listen, "host:port of the chat listener (port 0 picks a free port)");
   Add(app, "max_connections", c.max_connections, "connections beyond this are closed at accept");
   Add(app, "max_outbound_bytes", c.max_outbound_bytes, "per-connection unwritten bytes before the peer is dropped");
+  Add(app, "max_connections_per_ip", c.max_connections_per_ip, "connections from one address beyond this are closed at accept");
+  Add(app, "accept_rate", c.accept_rate, "connections accepted per second (token bucket, burst one second); excess closed");
+  app.add_flag("--plain-tcp,--plain_tcp", c.plain_tcp, "speak plain TCP instead of TLS 1.3 (benchmarks, local tests)");
+  Add(app, "tls_cert", c.tls_cert, "PEM certificate chain (default: self-signed, created under <data>/tls/)");
+  Add(app, "tls_key", c.tls_key, "PEM private key of tls_cert");
+  Add(app, "tls_ticket_lifetime_s", c.tls_ticket_lifetime_s, "TLS session ticket lifetime, seconds (max 604800)");
+  Add(app, "tls_ticket_rotate_s", c.tls_ticket_rotate_s, "ticket key rotation period, seconds");
+  Add(app, "tls_max_early_data", c.tls_max_early_data, "TLS 1.3 0-RTT bytes accepted (the Resume); 0 disables 0-RTT");
   Add(app, "data", c.data_dir, "data folder (LMDB store, otp.log)");
   Add(app, "node_id", c.node_id, "node id (top 16 bits of message ids)");
   Add(app, "store_initial_map_mb", c.store_initial_map_mb, "initial LMDB map size, MiB");
@@ -84,6 +92,12 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   if (c.default_inflight == 0 || c.max_inflight == 0 || c.deliver_max_items == 0)
     return Status(Code::kInvalidArgument, "windows and batch sizes must be >= 1");
   if (c.heartbeat_ms < 1000) return Status(Code::kInvalidArgument, "heartbeat_ms must be >= 1000");
+  if (c.tls_cert.empty() != c.tls_key.empty()) return Status(Code::kInvalidArgument, "tls_cert and tls_key go together");
+  if (c.tls_ticket_lifetime_s == 0 || c.tls_ticket_lifetime_s > 604800)
+    return Status(Code::kInvalidArgument, "tls_ticket_lifetime_s must be 1..604800");
+  if (c.tls_ticket_rotate_s == 0) return Status(Code::kInvalidArgument, "tls_ticket_rotate_s must be >= 1");
+  if (c.max_connections_per_ip == 0 || c.accept_rate == 0)
+    return Status(Code::kInvalidArgument, "max_connections_per_ip and accept_rate must be >= 1");
   auto hp = SplitHostPort(c.listen);
   if (!hp.ok()) return hp.status();
   return cl;

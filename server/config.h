@@ -16,6 +16,16 @@ struct Config {
   std::string listen = "127.0.0.1:7011";  // host:port of the chat listener (port 0 = any)
   uint32_t max_connections = 10000;       // further accepts are closed at once
   uint64_t max_outbound_bytes = 8u << 20; // per connection; a reader this far behind is dropped
+  uint32_t max_connections_per_ip = 1000; // further accepts from one address are closed at once
+  uint32_t accept_rate = 2000;            // accepts per second kept (burst = one second's worth)
+
+  // TLS (on unless plain_tcp). See README "TLS" and wire/PROTOCOL.md §1.
+  bool plain_tcp = false;                 // explicit: speak plain TCP (benchmarks, local tests)
+  std::string tls_cert;                   // PEM chain; empty: self-signed under <data>/tls/
+  std::string tls_key;                    // PEM private key for tls_cert
+  uint32_t tls_ticket_lifetime_s = 604800;// session ticket lifetime (TLS 1.3 maximum: 7 days)
+  uint32_t tls_ticket_rotate_s = 86400;   // a new ticket-encryption key this often
+  uint32_t tls_max_early_data = 2048;     // 0-RTT bytes accepted (the Resume); 0 disables 0-RTT
 
   // Storage.
   std::string data_dir = "data";

@@ -3,6 +3,7 @@
 // clients and exits 0). `ternd --data DIR --stats` prints the store's statistics and exits.
 #include <uv.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "server/config.h"
 #include "server/core.h"
 #include "server/dev_code_sink.h"
+#include "server/tls_context.h"
 #include "server/uv_server.h"
 #include "store/accounts.h"
 #include "store/lmdb_env.h"
@@ -47,6 +49,8 @@ int PrintStats(store::KvEnv& env) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that vanished turns a write into EPIPE (handled per connection), not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   auto cl = server::ParseCommandLine(argc, argv);
   if (!cl.ok()) {
     bool help = cl.status().message().find("Usage") != std::string::npos;
@@ -71,11 +75,32 @@ int main(int argc, char** argv) {
   server::SystemEntropy entropy;
   server::DevCodeSink sink(config.data_dir + "/otp.log");
   server::Core core(config, *env, entropy, sink);
+  std::unique_ptr<server::TlsServerContext> tls;
+  if (!config.plain_tcp) {
+    server::TlsServerOptions to;
+    to.dir = config.data_dir + "/tls";
+    to.cert_path = config.tls_cert;
+    to.key_path = config.tls_key;
+    to.ticket_lifetime_s = config.tls_ticket_lifetime_s;
+    to.ticket_rotate_s = config.tls_ticket_rotate_s;
+    to.max_early_data = config.tls_max_early_data;
+    to.max_preauth_frame = config.max_preauth_frame_bytes;
+    auto t = server::TlsServerContext::Create(to);
+    if (!t.ok()) return Fail(t.status());
+    tls = std::move(t).value();
+    if (tls->created_certificate())
+      std::fprintf(stderr, "ternd: created a self-signed TLS certificate: %s\n", tls->cert_path().c_str());
+    // Clients pin this (tern --pin ...); it is also in <data>/tls/cert.sha256.
+    std::printf("ternd TLS certificate %s sha256 fingerprint %s\n", tls->cert_path().c_str(),
+                tls->fingerprint().c_str());
+  } else {
+    std::fprintf(stderr, "ternd: plain TCP (--plain-tcp): connections are NOT encrypted\n");
+  }
   uv_loop_t loop;
   uv_loop_init(&loop);
   int rc;
   {
-    server::UvServer srv(config, core, &loop);
+    server::UvServer srv(config, core, &loop, tls.get());
     if (Status s = srv.Listen(); !s.ok()) return Fail(s);
     std::fprintf(stderr, "ternd: data in %s\n", config.data_dir.c_str());
     std::printf("ternd listening on %s\n", srv.bound_address().c_str());

@@ -1,9 +1,13 @@
 #include "server/uv_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include "server/tls_transport.h"
+#include "server/transport.h"
 
 namespace tern::server {
 
@@ -11,6 +15,8 @@ struct UvServer::Conn {
   uv_tcp_t tcp;
   UvServer* server = nullptr;
   ConnId id = 0;
+  std::unique_ptr<Transport> transport;
+  std::string ip;              // peer address (per-address limit)
   size_t queued = 0;           // bytes handed to uv_write, not yet written
   bool close_after_write = false;
   bool closing = false;
@@ -30,8 +36,9 @@ uv_handle_t* AsHandle(H* h) {
 
 }  // namespace
 
-UvServer::UvServer(const Config& config, Core& core, uv_loop_t* loop)
-    : config_(config), core_(core), loop_(loop) {
+UvServer::UvServer(const Config& config, Core& core, uv_loop_t* loop, const TlsServerContext* tls)
+    : config_(config), core_(core), loop_(loop), tls_(tls) {
+  accept_tokens_ = config_.accept_rate;
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
   uv_check_init(loop_, &check_);
@@ -97,17 +104,53 @@ Status UvServer::Listen() {
   return Status::Ok();
 }
 
+const char* UvServer::Refuse(const std::string& ip) {
+  uint64_t now = NowMs();
+  if (now > accept_refill_ms_) {
+    accept_tokens_ = std::min<double>(config_.accept_rate,
+                                      accept_tokens_ + (now - accept_refill_ms_) * (config_.accept_rate / 1000.0));
+    accept_refill_ms_ = now;
+  }
+  if (conns_.size() >= config_.max_connections) return "max_connections";
+  auto it = per_ip_.find(ip);
+  if (it != per_ip_.end() && it->second >= config_.max_connections_per_ip) return "max_connections_per_ip";
+  if (accept_tokens_ < 1) return "accept_rate";
+  accept_tokens_ -= 1;
+  return nullptr;
+}
+
 void UvServer::OnConnection(int status) {
   if (status < 0 || stopping_) return;
   auto* c = new Conn;
   c->server = this;
   uv_tcp_init(loop_, &c->tcp);
   c->tcp.data = c;
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0 ||
-      conns_.size() >= config_.max_connections) {
+  const char* refused = "accept failed";
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) == 0) {
+    sockaddr_storage peer{};
+    int len = sizeof peer;
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+      if (peer.ss_family == AF_INET6) uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&peer), host, sizeof host);
+      else uv_ip4_name(reinterpret_cast<sockaddr_in*>(&peer), host, sizeof host);
+    }
+    c->ip = host;
+    refused = Refuse(c->ip);
+  }
+  if (refused != nullptr) {
+    ++rejected_;
+    uint64_t now = NowMs();
+    if (now >= last_reject_log_ms_ + 1000) {  // at most one line a second under a flood
+      last_reject_log_ms_ = now;
+      std::fprintf(stderr, "ternd: refused a connection from %s (%s; %llu refused so far)\n", c->ip.c_str(),
+                   refused, static_cast<unsigned long long>(rejected_));
+    }
     uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
     return;
   }
+  ++per_ip_[c->ip];
+  if (tls_ != nullptr) c->transport = std::make_unique<TlsTransport>(*tls_);
+  else c->transport = std::make_unique<PlainTransport>();
   uv_tcp_nodelay(&c->tcp, 1);
   c->id = core_.OnOpen(NowMs());
   conns_[c->id] = c;
@@ -125,7 +168,18 @@ void UvServer::OnConnection(int status) {
 
 void UvServer::OnRead(Conn* c, ssize_t nread, const uv_buf_t* buf) {
   if (nread > 0) {
-    core_.OnBytes(c->id, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base), nread), NowMs());
+    std::string to_socket;
+    auto plain = c->transport->OnRead(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base), nread), &plain_scratch_, &to_socket);
+    if (!to_socket.empty()) Write(c, std::move(to_socket));  // handshake records, alerts
+    if (!plain.ok()) {
+      // Not TLS, a failed handshake, a bad record: the alert (if any) goes out, then close.
+      if (c->queued == 0) CloseConn(c);
+      else c->close_after_write = true;
+      return;
+    }
+    if (!plain->empty() && !c->closing) core_.OnBytes(c->id, *plain, NowMs());
+    if (plain_scratch_.capacity() > sizeof read_buf_ * 2) std::string().swap(plain_scratch_);
   } else if (nread < 0) {
     CloseConn(c);  // EOF or error: the peer is gone
   }
@@ -136,12 +190,24 @@ void UvServer::Flush() {
     auto it = conns_.find(out.id);
     if (it == conns_.end()) continue;
     Conn* c = it->second;
-    if (!out.bytes.empty()) Write(c, std::move(out.bytes));
+    if (!out.bytes.empty()) WritePlain(c, std::move(out.bytes));
     if (out.close && !c->closing) {
+      std::string bye;
+      c->transport->OnClose(&bye);
+      if (!bye.empty()) Write(c, std::move(bye));
+      if (c->closing) continue;
       if (c->queued == 0) CloseConn(c);
       else c->close_after_write = true;
     }
   }
+}
+
+void UvServer::WritePlain(Conn* c, std::string plain) {
+  if (c->closing) return;
+  std::string bytes;
+  Status st = c->transport->OnWrite(std::move(plain), &bytes);
+  if (!bytes.empty()) Write(c, std::move(bytes));
+  if (!st.ok()) CloseConn(c);
 }
 
 void UvServer::Write(Conn* c, std::string bytes) {
@@ -186,6 +252,8 @@ void UvServer::CloseConn(Conn* c) {
   uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
     UvServer* self = c->server;
+    auto ip = self->per_ip_.find(c->ip);  // only accepted connections get here
+    if (ip != self->per_ip_.end() && --ip->second == 0) self->per_ip_.erase(ip);
     self->conns_.erase(c->id);
     self->core_.OnClosed(c->id, NowMs());
     delete c;

@@ -7,6 +7,11 @@
 // their close callbacks. libuv's own EMFILE reserve descriptor keeps accept from spinning when
 // out of descriptors.
 //
+// Each connection has a Transport (server/transport.h): TLS (TlsTransport over memory BIOs)
+// when a TlsServerContext is given, plain TCP otherwise. The Core sees plaintext only.
+// Accepts beyond max_connections, beyond max_connections_per_ip from one address, or beyond
+// the accept_rate token bucket are closed at once (counted in rejected()).
+//
 // Thread safety: everything runs on the loop thread.
 #pragma once
 
@@ -19,12 +24,14 @@
 
 #include "server/config.h"
 #include "server/core.h"
+#include "server/tls_context.h"
 
 namespace tern::server {
 
 class UvServer {
  public:
-  UvServer(const Config& config, Core& core, uv_loop_t* loop);
+  // `tls` (may be null: plain TCP) must outlive the server.
+  UvServer(const Config& config, Core& core, uv_loop_t* loop, const TlsServerContext* tls = nullptr);
   ~UvServer();
 
   // Binds and listens on config.listen. Errors: kUnavailable with libuv's message.
@@ -46,6 +53,10 @@ class UvServer {
   void Write(Conn* c, std::string bytes);
   void CloseConn(Conn* c);
   void MaybeFinishStop();
+  // Accept policy: global cap, per-address cap, token bucket. Returns why not, or nullptr.
+  const char* Refuse(const std::string& ip);
+  // Hands `plain` (Core output) to the connection's transport and writes the result.
+  void WritePlain(Conn* c, std::string plain);
 
   Config config_;
   Core& core_;
@@ -60,6 +71,13 @@ class UvServer {
   bool handles_closed_ = false;
   std::string bound_;
   std::unordered_map<ConnId, Conn*> conns_;
+  const TlsServerContext* tls_;
+  std::unordered_map<std::string, uint32_t> per_ip_;  // open connections per peer address
+  double accept_tokens_ = 0;
+  uint64_t accept_refill_ms_ = 0;
+  uint64_t rejected_ = 0;
+  uint64_t last_reject_log_ms_ = 0;
+  std::string plain_scratch_;  // decrypted bytes of the current read (shared by all connections)
   char read_buf_[64 * 1024];
 };
 

@@ -6,8 +6,12 @@
 //   tern request-code +15550001            then  tern verify +15550001 123456
 //   tern send +15550002 "hello"            ->    sent msg_id=.. chat_seq=..
 //   tern listen --count 1 --timeout 10     ->    [chat_seq] <sender user id>: text
+//
+// TLS 1.3 by default: --pin FINGERPRINT (or --pin <ternd data>/tls/cert.sha256) or --ca FILE
+// says how to trust the server; --plain talks to a ternd started with --plain-tcp.
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -143,6 +147,13 @@ int main(int argc, char** argv) {
   app.add_option("--state", state, "device state file")->capture_default_str();
   app.add_option("--io-timeout", io_timeout_s, "seconds to wait for the server")
       ->capture_default_str();
+  std::string ca_file, pin;
+  bool plain = false;
+  app.add_option("--ca", ca_file, "verify the server against this PEM CA file (and its name)");
+  app.add_option("--pin", pin,
+                 "verify the server by its certificate's SHA-256 fingerprint (hex, colons optional),"
+                 " or a file holding it, e.g. <ternd data>/tls/cert.sha256");
+  app.add_flag("--plain", plain, "plain TCP, no TLS (only for a ternd started with --plain-tcp)");
 
   std::string phone, code, device_name = "tern-cli", to, text;
   uint32_t device_id = 0;
@@ -174,6 +185,22 @@ int main(int argc, char** argv) {
 
   Client::Options options;
   options.state_path = state;
+  // TLS unless --plain; the session ticket is kept in <state>.tls for fast reconnects.
+  options.tls.enabled = !plain;
+  options.tls.ca_file = ca_file;
+  options.tls.pin_sha256 = pin;
+  if (!pin.empty() && pin.find('/') != std::string::npos) {
+    FILE* f = std::fopen(pin.c_str(), "r");
+    char line[256] = "";
+    if (f == nullptr || std::fgets(line, sizeof line, f) == nullptr) {
+      if (f != nullptr) std::fclose(f);
+      return Fail("--pin", Status(Code::kInvalidArgument, "cannot read " + pin));
+    }
+    std::fclose(f);
+    options.tls.pin_sha256 = line;
+    while (!options.tls.pin_sha256.empty() && std::isspace(static_cast<unsigned char>(options.tls.pin_sha256.back())))
+      options.tls.pin_sha256.pop_back();
+  }
   options.io_timeout_ms = static_cast<int>(io_timeout_s * 1000);
   if (Status st = ParseHostPort(server, &options.host, &options.port); !st.ok()) {
     return Fail("--server", st);

@@ -19,7 +19,7 @@ class Cli {
 
   ProcessResult Run(std::vector<std::string> args) const {
     std::vector<std::string> argv = {TERN_CLI_PATH, "--server", server_.address(), "--state",
-                                     state_, "--io-timeout", "5"};
+                                     state_, "--io-timeout", "5", "--plain"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, kCliTimeoutMs);
   }

@@ -20,8 +20,8 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-TestServer::TestServer(std::vector<std::string> extra_flags)
-    : extra_flags_(std::move(extra_flags)) {}
+TestServer::TestServer(std::vector<std::string> extra_flags, Security security)
+    : extra_flags_(std::move(extra_flags)), security_(security) {}
 
 TestServer::~TestServer() {
   if (running()) {
@@ -42,6 +42,7 @@ TestServer::~TestServer() {
 Status TestServer::Start() {
   if (running()) return Status(Code::kInternal, "ternd is already running");
   std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0"};
+  if (security_ == Security::kPlain) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   auto child = ChildProcess::Spawn(argv, dir_.Sub("ternd.log"));
   if (!child.ok()) return child.status();
@@ -106,7 +107,17 @@ tools::Client::Options TestServer::ClientOptions(const std::string& state_path) 
   o.port = port_;
   o.state_path = state_path;
   o.io_timeout_ms = 5000;
+  if (tls()) {
+    o.tls.enabled = true;
+    o.tls.pin_sha256 = fingerprint();
+  }
   return o;
+}
+
+std::string TestServer::fingerprint() const {
+  std::string fp = ReadFile(data_dir() + "/tls/cert.sha256");
+  while (!fp.empty() && (fp.back() == '\n' || fp.back() == ' ')) fp.pop_back();
+  return fp;
 }
 
 }  // namespace tern::testing

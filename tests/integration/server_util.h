@@ -2,7 +2,8 @@
 //
 // Each TestServer owns a fresh temp root (scratch space for the test: state files, ...) whose
 // `data/` folder is ternd's --data. Start() runs `ternd --data <root>/data --listen
-// 127.0.0.1:0 <extra flags>` and waits (bounded) for `ternd listening on 127.0.0.1:PORT` on
+// 127.0.0.1:0 --plain-tcp <extra flags>` (without --plain-tcp for Security::kTls: ternd's
+// default, TLS 1.3 with a self-signed certificate under <data>/tls/) and waits (bounded) for `ternd listening on 127.0.0.1:PORT` on
 // its stdout. Kill9() and Restart() simulate a crash and a restart on the same data folder
 // (a new port). The destructor stops a running server with SIGTERM and records a test failure
 // unless it exits 0 within the timeout. ternd's stderr goes to <root>/ternd.log and is
@@ -26,9 +27,13 @@ namespace tern::testing {
 inline constexpr int kStartTimeoutMs = 10000;
 inline constexpr int kStopTimeoutMs = 10000;
 
+enum class Security { kPlain, kTls };
+
 class TestServer {
  public:
-  explicit TestServer(std::vector<std::string> extra_flags = {});
+  // Plain TCP unless `security` is kTls; ClientOptions() matches (TLS, pinned fingerprint).
+  explicit TestServer(std::vector<std::string> extra_flags = {},
+                      Security security = Security::kPlain);
   ~TestServer();
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
@@ -50,6 +55,9 @@ class TestServer {
   const std::string& root() const { return dir_.path(); }
   std::string data_dir() const { return dir_.Sub("data"); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  bool tls() const { return security_ == Security::kTls; }
+  // The certificate's SHA-256 fingerprint (<data>/tls/cert.sha256; TLS servers, after Start).
+  std::string fingerprint() const;
 
   // The last one-time code ternd issued for `phone` (from <data>/otp.log).
   // Errors: kNotFound.
@@ -57,11 +65,13 @@ class TestServer {
   // `ternd --data <data> --stats`, parsed: key -> number. Errors: kInternal (bad exit/output).
   Result<std::map<std::string, uint64_t>> Stats() const;
 
-  // Options for a client of this server (in-memory state unless state_path is given).
+  // Options for a client of this server (in-memory state unless state_path is given); for a
+  // TLS server: tls.enabled with the fingerprint pinned (ticket next to state_path).
   tools::Client::Options ClientOptions(const std::string& state_path = "") const;
 
  private:
   std::vector<std::string> extra_flags_;
+  Security security_;
   TempDir dir_;
   std::unique_ptr<ChildProcess> process_;
   uint16_t port_ = 0;

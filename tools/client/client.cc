@@ -36,7 +36,23 @@ void Client::set_server(std::string host, uint16_t port) {
 
 Status Client::Connect() {
   Abort(false);
-  auto t = TcpTransport::Connect(options_.host, options_.port, options_.io_timeout_ms);
+  Result<std::unique_ptr<Transport>> t = Status(Code::kInternal, "no transport");
+  if (options_.tls.enabled) {
+    if (!tls_) {
+      TlsOptions to = options_.tls;
+      if (to.session_path.empty() && !options_.state_path.empty()) to.session_path = options_.state_path + ".tls";
+      auto ctx = TlsClientContext::Create(to);
+      if (!ctx.ok()) return ctx.status();
+      tls_ = std::move(ctx).value();
+    }
+    auto tls = TlsTransport::Connect(*tls_, options_.host, options_.port, options_.io_timeout_ms);
+    if (tls.ok()) t = std::unique_ptr<Transport>(std::move(tls).value());
+    else t = tls.status();
+  } else {
+    auto tcp = TcpTransport::Connect(options_.host, options_.port, options_.io_timeout_ms);
+    if (tcp.ok()) t = std::unique_ptr<Transport>(std::move(tcp).value());
+    else t = tcp.status();
+  }
   if (!t.ok()) {
     core_.OnDisconnected(t.status());
     return t.status();

@@ -24,6 +24,7 @@
 #include "tools/client/client_core.h"
 #include "tools/client/client_state.h"
 #include "tools/client/tcp_transport.h"
+#include "tools/client/tls_transport.h"
 #include "wire/messages.h"
 #include "wire/session.h"
 #include "wire/status.h"
@@ -39,6 +40,9 @@ class Client {
     ClientCore::Options core;
     int io_timeout_ms = 5000;    // connect, handshake, request/response and write bound
     size_t max_frame = 16 << 20; // largest frame body accepted from the server
+    // TLS 1.3 (tools/client/tls_transport.h); off = plain TCP. With a state_path and no
+    // tls.session_path, the session ticket is kept in state_path + ".tls".
+    TlsOptions tls;
   };
 
   // Loads the state (see StateStore::Load for errors). Does not connect.
@@ -103,6 +107,8 @@ class Client {
   ClientCore& core() { return core_; }
   const ClientCore& core() const { return core_; }
   const Options& options() const { return options_; }
+  // The current connection's transport (a TlsTransport when options().tls.enabled), or null.
+  Transport* transport() const { return transport_.get(); }
 
  private:
   Client(Options options, std::unique_ptr<StateStore> store, ClientState state);
@@ -123,7 +129,8 @@ class Client {
   Options options_;
   std::unique_ptr<StateStore> store_;
   ClientCore core_;
-  std::unique_ptr<TcpTransport> transport_;
+  std::unique_ptr<TlsClientContext> tls_;  // created on the first TLS connection
+  std::unique_ptr<Transport> transport_;
   std::unique_ptr<wire::Session> session_;
   std::string out_;
 };
