@@ -6,6 +6,7 @@
 #   make asan      the same tests built with ASan+UBSan (build-asan/)
 #   make bench     micro-benchmarks; make bench-e2e: durable-ack throughput/latency on loopback
 #   make bench-weaknet  latency, reconnect cost and bytes per message through tern-weaknet (2g, 3g)
+#   make bench-conns  RSS per idle plain/TLS connection; reconnect round trips and bytes per TLS mode
 #   make fuzz      libFuzzer targets with clang (build-fuzz/), FUZZ_SECONDS each
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -22,7 +23,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatb
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev clang
 
-.PHONY: all deps build run test asan bench bench-e2e bench-weaknet fuzz clean
+.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns fuzz clean
 
 all: build
 
@@ -62,6 +63,13 @@ bench-e2e: deps build
 # One JSON line per profile: p50/p99 latency vs path delay, reconnect to first message, bytes/msg.
 bench-weaknet: deps build
 	$(BUILD)/bench/tern_e2e_weaknet
+
+# RSS per idle connection (plain and TLS, 10k each; CONNS= overrides) and reconnect cost per
+# TLS mode (cold, ticket, 0-RTT) through a fixed-delay proxy.
+CONNS ?= 10000
+bench-conns: deps build
+	$(BUILD)/bench/tern_e2e_conns --connections $(CONNS)
+	$(BUILD)/bench/tern_e2e_reconnect
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \

@@ -1,5 +1,7 @@
 #include "server/uv_server.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -97,7 +99,11 @@ Status UvServer::Listen() {
     self->Flush();
     self->MaybeFinishStop();
   });
-  uv_timer_start(&timer_, [](uv_timer_t* h) { static_cast<UvServer*>(h->data)->core_.OnTick(NowMs()); }, 250, 250);
+  uv_timer_start(&timer_, [](uv_timer_t* h) {
+    auto* self = static_cast<UvServer*>(h->data);
+    self->core_.OnTick(NowMs());
+    self->MaybeTrimHeap();
+  }, 250, 250);
   auto on_signal = [](uv_signal_t* h, int) { static_cast<UvServer*>(h->data)->Stop(); };
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
   uv_signal_start(&sigint_, on_signal, SIGINT);
@@ -149,6 +155,7 @@ void UvServer::OnConnection(int status) {
     return;
   }
   ++per_ip_[c->ip];
+  peak_conns_ = std::max(peak_conns_, conns_.size() + 1);
   if (tls_ != nullptr) c->transport = std::make_unique<TlsTransport>(*tls_);
   else c->transport = std::make_unique<PlainTransport>();
   uv_tcp_nodelay(&c->tcp, 1);
@@ -259,6 +266,17 @@ void UvServer::CloseConn(Conn* c) {
     delete c;
     self->MaybeFinishStop();
   });
+}
+
+void UvServer::MaybeTrimHeap() {
+  // glibc keeps freed heap mapped; after a wave of connections (a flood, a mass reconnect)
+  // has gone, give the pages back so RSS returns to the baseline. Rare: only when the count
+  // fell to half of a peak of at least 256 connections.
+  peak_conns_ = std::max(peak_conns_, conns_.size());
+  if (peak_conns_ >= 256 && conns_.size() <= peak_conns_ / 2) {
+    malloc_trim(0);
+    peak_conns_ = conns_.size();
+  }
 }
 
 void UvServer::Stop() {

@@ -57,6 +57,8 @@ class UvServer {
   const char* Refuse(const std::string& ip);
   // Hands `plain` (Core output) to the connection's transport and writes the result.
   void WritePlain(Conn* c, std::string plain);
+  // Returns freed heap to the OS after the connection count fell well below its peak.
+  void MaybeTrimHeap();
 
   Config config_;
   Core& core_;
@@ -77,6 +79,7 @@ class UvServer {
   uint64_t accept_refill_ms_ = 0;
   uint64_t rejected_ = 0;
   uint64_t last_reject_log_ms_ = 0;
+  size_t peak_conns_ = 0;
   std::string plain_scratch_;  // decrypted bytes of the current read (shared by all connections)
   char read_buf_[64 * 1024];
 };
