@@ -8,6 +8,11 @@ namespace tern::server {
 
 void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
   if (m.client_seq == 0) return Violation(c, Status(Code::kProtocol, "client_seq must be >= 1"));
+  // A piggybacked cumulative ack (PROTOCOL.md §3.3) counts as an InboxAck sent just before.
+  if (m.ack_inbox_seq != 0) {
+    HandleInboxAck(c, wire::InboxAck{m.ack_inbox_seq}, now_ms);
+    if (c.closing) return;
+  }
   const ConnId id = c.id;
   auto reply = [this, id](wire::SendAck ack, bool durable) {
     Stage(id, [this, id, ack, durable](bool committed) mutable {

@@ -19,6 +19,7 @@
 namespace tern::wire {
 
 inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr size_t kMaxDictIds = 16;  // entries in a handshake's dict_ids
 
 // ---- pre-authentication, client -> server ----
 struct RequestCode {  // ask for a one-time code to be sent to `phone` (E.164, "+" and digits)
@@ -31,12 +32,14 @@ struct Verify {  // prove the phone with the code: registers a new primary devic
   std::string code;
   std::string device_name;
   uint32_t max_inflight = 0;  // flow-control window (items); 0 = server default
+  std::vector<uint32_t> dict_ids;  // compression dictionaries offered (wire/compress.h)
 };
 struct Link {  // attach a new device to the user that issued `link_code`
   uint16_t version = kProtocolVersion;
   std::string link_code;
   std::string device_name;
   uint32_t max_inflight = 0;
+  std::vector<uint32_t> dict_ids;
 };
 struct Resume {  // reconnect an existing device
   uint16_t version = kProtocolVersion;
@@ -47,6 +50,7 @@ struct Resume {  // reconnect an existing device
   uint64_t last_inbox_seq = 0;    // highest inbox seq durably stored by the client
   uint64_t last_acked_client_seq = 0;  // highest client seq whose SendAck the client holds
   uint32_t max_inflight = 0;
+  std::vector<uint32_t> dict_ids;
 };
 
 // ---- pre-authentication, server -> client ----
@@ -65,6 +69,7 @@ struct Welcome {  // authentication succeeded; the session is now authenticated
   uint64_t server_time_ms = 0;
   uint32_t max_frame = 0;       // largest frame the server accepts now
   uint32_t max_inflight = 0;    // window the server will honour
+  uint32_t dict_id = 0;         // compression from here on, both ways (0 = none)
 };
 
 // ---- authenticated, client -> server ----
@@ -72,6 +77,7 @@ struct Send {
   uint64_t client_seq = 0;  // strictly increasing per device, starting at 1
   uint64_t to_user = 0;     // 1:1 chat with this user
   std::string text;         // UTF-8
+  uint64_t ack_inbox_seq = 0;  // piggybacked cumulative InboxAck (0 = none)
 };
 struct InboxAck {  // cumulative: every inbox item with seq <= `seq` is durably stored
   uint64_t seq = 0;

@@ -33,6 +33,14 @@ class Converter {
     return true;
   }
 
+  // Copies an optional list of ids; absent reads as empty.
+  bool Ids(const flatbuffers::Vector<uint32_t>* v, std::vector<uint32_t>& out) {
+    if (v == nullptr) return true;
+    if (v->size() > kMaxDictIds) return Fail("dict_ids over 16 entries");
+    out.assign(v->begin(), v->end());
+    return true;
+  }
+
   template <typename V>
   bool Count(const V* v) {
     if (v != nullptr && v->size() > limits_.max_items) return Fail("vector over max_items");
@@ -58,6 +66,7 @@ class Converter {
     Str(t.code(), m.code);
     Str(t.device_name(), m.device_name);
     m.max_inflight = t.max_inflight();
+    Ids(t.dict_ids(), m.dict_ids);
     return m;
   }
   Link Get(const fb::Link& t) {
@@ -66,6 +75,7 @@ class Converter {
     Str(t.link_code(), m.link_code);
     Str(t.device_name(), m.device_name);
     m.max_inflight = t.max_inflight();
+    Ids(t.dict_ids(), m.dict_ids);
     return m;
   }
   Resume Get(const fb::Resume& t) {
@@ -78,6 +88,7 @@ class Converter {
     m.last_inbox_seq = t.last_inbox_seq();
     m.last_acked_client_seq = t.last_acked_client_seq();
     m.max_inflight = t.max_inflight();
+    Ids(t.dict_ids(), m.dict_ids);
     return m;
   }
   CodeSent Get(const fb::CodeSent& t) { return CodeSent{t.code_ttl_ms(), t.retry_after_ms()}; }
@@ -93,6 +104,7 @@ class Converter {
     m.server_time_ms = t.server_time_ms();
     m.max_frame = t.max_frame();
     m.max_inflight = t.max_inflight();
+    m.dict_id = t.dict_id();
     return m;
   }
   Send Get(const fb::Send& t) {
@@ -100,6 +112,7 @@ class Converter {
     m.client_seq = t.client_seq();
     m.to_user = t.to_user();
     Str(t.text(), m.text);
+    m.ack_inbox_seq = t.ack_inbox_seq();
     return m;
   }
   InboxAck Get(const fb::InboxAck& t) { return InboxAck{t.seq()}; }

@@ -22,6 +22,11 @@ Offset<flatbuffers::String> Str(FlatBufferBuilder& b, const std::string& s) {
   return s.empty() ? Offset<flatbuffers::String>() : b.CreateString(s);
 }
 
+// An empty list is omitted (absent decodes as empty), like an empty string.
+Offset<flatbuffers::Vector<uint32_t>> Ids(FlatBufferBuilder& b, const std::vector<uint32_t>& v) {
+  return v.empty() ? Offset<flatbuffers::Vector<uint32_t>>() : b.CreateVector(v);
+}
+
 uint16_t CodeValue(Code c) { return static_cast<uint16_t>(c); }
 
 Offset<fb::RequestCode> Build(FlatBufferBuilder& b, const RequestCode& m) {
@@ -33,19 +38,22 @@ Offset<fb::VerifyPhone> Build(FlatBufferBuilder& b, const Verify& m) {
   auto phone = Str(b, m.phone);
   auto code = Str(b, m.code);
   auto device_name = Str(b, m.device_name);
-  return fb::CreateVerifyPhone(b, m.version, phone, code, device_name, m.max_inflight);
+  auto dict_ids = Ids(b, m.dict_ids);
+  return fb::CreateVerifyPhone(b, m.version, phone, code, device_name, m.max_inflight, dict_ids);
 }
 
 Offset<fb::Link> Build(FlatBufferBuilder& b, const Link& m) {
   auto link_code = Str(b, m.link_code);
   auto device_name = Str(b, m.device_name);
-  return fb::CreateLink(b, m.version, link_code, device_name, m.max_inflight);
+  auto dict_ids = Ids(b, m.dict_ids);
+  return fb::CreateLink(b, m.version, link_code, device_name, m.max_inflight, dict_ids);
 }
 
 Offset<fb::Resume> Build(FlatBufferBuilder& b, const Resume& m) {
   auto token = Str(b, m.token);
+  auto dict_ids = Ids(b, m.dict_ids);
   return fb::CreateResume(b, m.version, m.user_id, m.device_id, token, m.inbox_epoch,
-                          m.last_inbox_seq, m.last_acked_client_seq, m.max_inflight);
+                          m.last_inbox_seq, m.last_acked_client_seq, m.max_inflight, dict_ids);
 }
 
 Offset<fb::CodeSent> Build(FlatBufferBuilder& b, const CodeSent& m) {
@@ -56,12 +64,12 @@ Offset<fb::Welcome> Build(FlatBufferBuilder& b, const Welcome& m) {
   auto token = Str(b, m.token);
   return fb::CreateWelcome(b, m.user_id, m.device_id, token, m.inbox_epoch, m.epoch_changed,
                            m.client_seq_high, m.heartbeat_ms, m.server_time_ms, m.max_frame,
-                           m.max_inflight);
+                           m.max_inflight, m.dict_id);
 }
 
 Offset<fb::Send> Build(FlatBufferBuilder& b, const Send& m) {
   auto text = Str(b, m.text);
-  return fb::CreateSend(b, m.client_seq, m.to_user, text);
+  return fb::CreateSend(b, m.client_seq, m.to_user, text, m.ack_inbox_seq);
 }
 
 Offset<fb::InboxAck> Build(FlatBufferBuilder& b, const InboxAck& m) {

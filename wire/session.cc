@@ -1,8 +1,11 @@
 // Session: the per-connection protocol state machine (wire/session.h, PROTOCOL.md §3).
 #include "wire/session.h"
 
+#include <algorithm>
 #include <utility>
 #include <variant>
+
+#include "wire/compress.h"
 
 namespace tern::wire {
 namespace {
@@ -21,6 +24,22 @@ bool IsHandshake(const Message& m) {
 Status StatusOfError(const Error& e) {
   if (e.code == Code::kOk) return Status(Code::kProtocol, "peer sent Error with code ok");
   return Status(e.code, e.message);
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+const std::vector<uint32_t>* OfferOf(const Message& m) {
+  if (const auto* v = std::get_if<Verify>(&m)) return &v->dict_ids;
+  if (const auto* l = std::get_if<Link>(&m)) return &l->dict_ids;
+  if (const auto* r = std::get_if<Resume>(&m)) return &r->dict_ids;
+  return nullptr;
 }
 
 }  // namespace
@@ -58,9 +77,21 @@ Status Session::Feed(std::span<const uint8_t> bytes) {
     if (!next.value().has_value()) return Status::Ok();
     Frame& frame = *next.value();
     ++frames_in_;
-    if ((frame.flags & kFlagCompressed) != 0) {
-      Fail(Status(Code::kProtocol, "compressed frame, but compression was not negotiated"));
-      return failure_;
+    const size_t wire_size = VarintSize(frame.body.size() + 1) + 1 + frame.body.size();
+    const bool compressed = (frame.flags & kFlagCompressed) != 0;
+    if (compressed) {
+      if (dict_id_ == kDictNone) {
+        Fail(Status(Code::kProtocol, "compressed frame, but compression was not negotiated"));
+        return failure_;
+      }
+      auto plain = DecompressBody(
+          std::span(reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()),
+          dict_id_, options_.max_frame);
+      if (!plain.ok()) {
+        Fail(plain.status());
+        return failure_;
+      }
+      frame.body = std::move(plain).value();
     }
     auto decoded = DecodeMessage(
         std::span(reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()),
@@ -74,6 +105,11 @@ Status Session::Feed(std::span<const uint8_t> bytes) {
       Fail(s);
       return failure_;
     }
+    Traffic& t = traffic_in_[m.index()];
+    ++t.frames;
+    t.wire_bytes += wire_size;
+    t.body_bytes += frame.body.size();
+    t.compressed += compressed ? 1 : 0;
     if (const Error* e = std::get_if<Error>(&m)) {
       // The peer gave up. Deliver its Error so the caller can log/show it, then fail without
       // answering: an Error frame back would go to a peer that is already closing.
@@ -83,14 +119,29 @@ Status Session::Feed(std::span<const uint8_t> bytes) {
       state_ = State::kFailed;
       return failure_;
     }
-    const bool welcome = std::holds_alternative<Welcome>(m);
+    if (const Welcome* w = std::get_if<Welcome>(&m); w != nullptr && role_ == Role::kClient) {
+      if (Status s = OnWelcome(*w); !s.ok()) {
+        Fail(s);
+        return failure_;
+      }
+    }
     events_.push_back(std::move(m));
-    if (welcome && role_ == Role::kClient) {
-      // Frames after the Welcome in this same read are parsed under the post-auth limit.
-      state_ = State::kAuthenticated;
-      decoder_.set_max_body(options_.max_frame);
+  }
+}
+
+Status Session::OnWelcome(const Welcome& w) {
+  if (w.dict_id != kDictNone) {
+    if (std::find(offered_.begin(), offered_.end(), w.dict_id) == offered_.end() ||
+        FindDict(w.dict_id) == nullptr) {
+      return Status(Code::kProtocol, "Welcome chose a dictionary the client did not offer");
     }
   }
+  // Frames after the Welcome in this same read are parsed under the post-auth limit and may
+  // be compressed.
+  state_ = State::kAuthenticated;
+  decoder_.set_max_body(options_.max_frame);
+  dict_id_ = w.dict_id;
+  return Status::Ok();
 }
 
 std::optional<Message> Session::NextEvent() {
@@ -102,17 +153,39 @@ std::optional<Message> Session::NextEvent() {
 
 void Session::Send(const Message& m) {
   if (failed()) return;
-  std::string frame = EncodeFrame(0, EncodeMessage(m));
+  if (role_ == Role::kClient && state_ == State::kHandshake) {
+    if (const std::vector<uint32_t>* offer = OfferOf(m)) offered_ = *offer;
+  }
+  std::string body = EncodeMessage(m);
+  const size_t body_size = body.size();
+  uint8_t flags = 0;
+  // Errors stay plain: a peer whose decompression is what went wrong can still read them.
+  if (dict_id_ != kDictNone && state_ == State::kAuthenticated &&
+      !std::holds_alternative<Error>(m)) {
+    if (std::optional<std::string> z = CompressBody(body, dict_id_)) {
+      body = std::move(*z);
+      flags = kFlagCompressed;
+    }
+  }
+  std::string frame = EncodeFrame(flags, body);
   bytes_out_ += frame.size();
   ++frames_out_;
+  Traffic& t = traffic_out_[m.index()];
+  ++t.frames;
+  t.wire_bytes += frame.size();
+  t.body_bytes += body_size;
+  t.compressed += flags != 0 ? 1 : 0;
   out_.append(frame);
   if (const Error* e = std::get_if<Error>(&m)) {
     failure_ = StatusOfError(*e);
     state_ = State::kFailed;
-  } else if (role_ == Role::kServer && state_ == State::kHandshake &&
-             std::holds_alternative<Welcome>(m)) {
-    state_ = State::kAuthenticated;
-    decoder_.set_max_body(options_.max_frame);
+  } else if (role_ == Role::kServer && state_ == State::kHandshake) {
+    if (const Welcome* w = std::get_if<Welcome>(&m)) {
+      state_ = State::kAuthenticated;
+      decoder_.set_max_body(options_.max_frame);
+      // Invariant: the server core only chooses ids from wire::ChooseDict (known ids).
+      dict_id_ = FindDict(w->dict_id) != nullptr ? w->dict_id : kDictNone;
+    }
   }
 }
 

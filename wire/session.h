@@ -10,14 +10,24 @@
 // receives one) ; any -> kFailed (sticky) on a violation. In the server role a violation
 // queues an Error frame, so the caller writes TakeOutput() once more and then closes.
 //
+// Compression (PROTOCOL.md §2.3): the Welcome carries the dictionary the server chose from the
+// dict_ids of the client's Verify/Link/Resume. From the Welcome on (server: once it Sends it;
+// client: once it receives it, so frames behind it in the same read already count) both sides
+// compress each frame whose compressed body is smaller, and accept compressed frames. Error
+// frames are never compressed. The session records which ids the client offered and rejects
+// a Welcome that chose another one.
+//
 // Thread safety: owned by one connection; not thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "wire/frame.h"
 #include "wire/messages.h"
@@ -41,7 +51,9 @@ class Session {
   // Errors (the session is then kFailed and every later Feed returns the same error):
   //  kFrameTooLarge  declared length over the current limit
   //  kProtocol       bad header/flags, verifier failure, message in the wrong direction,
-  //                  handshake message after authentication, compressed frame (not negotiated)
+  //                  handshake message after authentication, compressed frame when nothing
+  //                  was negotiated, bad zstd data or a decompressed size over the frame
+  //                  limit, a Welcome choosing a dictionary the client did not offer
   //  kUnauthenticated a post-auth message before authentication
   //  (client role) the Error message received from the server, with its code.
   Status Feed(std::span<const uint8_t> bytes);
@@ -71,8 +83,24 @@ class Session {
   uint64_t frames_in() const { return frames_in_; }
   uint64_t frames_out() const { return frames_out_; }
 
+  // The negotiated dictionary id (wire/compress.h); kDictNone before the Welcome or when the
+  // peers agreed on none.
+  uint32_t dict_id() const { return dict_id_; }
+
+  // Traffic per message type (index = Message::index()), for byte budgets and metrics.
+  struct Traffic {
+    uint64_t frames = 0;
+    uint64_t wire_bytes = 0;   // frame header + body as it crossed the wire
+    uint64_t body_bytes = 0;   // FlatBuffer bytes before compression / after decompression
+    uint64_t compressed = 0;   // frames sent/received compressed
+  };
+  using TrafficByType = std::array<Traffic, std::variant_size_v<Message>>;
+  const TrafficByType& traffic_in() const { return traffic_in_; }
+  const TrafficByType& traffic_out() const { return traffic_out_; }
+
  private:
   Status Check(const Message& m) const;
+  Status OnWelcome(const Welcome& w);
 
   Role role_;
   Options options_;
@@ -81,6 +109,9 @@ class Session {
   FrameDecoder decoder_;
   std::deque<Message> events_;
   std::string out_;
+  uint32_t dict_id_ = 0;
+  std::vector<uint32_t> offered_;  // client role: dict_ids of the handshake we sent
+  TrafficByType traffic_in_{}, traffic_out_{};
   uint64_t bytes_in_ = 0, bytes_out_ = 0, frames_in_ = 0, frames_out_ = 0;
 };
 

@@ -109,6 +109,9 @@ class Client {
   const Options& options() const { return options_; }
   // The current connection's transport (a TlsTransport when options().tls.enabled), or null.
   Transport* transport() const { return transport_.get(); }
+  // The current connection's protocol session (byte and frame counters per message type),
+  // nullptr before the first connection.
+  const wire::Session* session() const { return session_.get(); }
 
  private:
   Client(Options options, std::unique_ptr<StateStore> store, ClientState state);

@@ -44,6 +44,7 @@ wire::Resume ClientCore::MakeResume() const {
   r.last_inbox_seq = state_.last_inbox_seq;
   r.last_acked_client_seq = state_.last_acked_client_seq;
   r.max_inflight = options_.max_inflight;
+  r.dict_ids = options_.dict_ids;
   return r;
 }
 
@@ -54,6 +55,7 @@ wire::Verify ClientCore::MakeVerify(std::string phone, std::string code,
   v.code = std::move(code);
   v.device_name = std::move(device_name);
   v.max_inflight = options_.max_inflight;
+  v.dict_ids = options_.dict_ids;
   return v;
 }
 
@@ -62,6 +64,7 @@ wire::Link ClientCore::MakeLink(std::string link_code, std::string device_name) 
   l.link_code = std::move(link_code);
   l.device_name = std::move(device_name);
   l.max_inflight = options_.max_inflight;
+  l.dict_ids = options_.dict_ids;
   return l;
 }
 
@@ -253,8 +256,42 @@ uint64_t ClientCore::NextDeadline() const {
 }
 
 std::vector<wire::Message> ClientCore::TakeOutgoing(uint64_t now_ms) {
-  if (!outgoing_.empty()) last_out_ms_ = now_ms;
-  return std::exchange(outgoing_, {});
+  if (outgoing_.empty()) return {};
+  last_out_ms_ = now_ms;
+  std::vector<wire::Message> out;
+  out.reserve(outgoing_.size());
+  uint64_t ack = 0;
+  size_t acks = 0;
+  wire::Send* first_send = nullptr;
+  for (wire::Message& m : outgoing_) {
+    if (const auto* a = std::get_if<wire::InboxAck>(&m)) {
+      ack = std::max(ack, a->seq);  // cumulative: the highest says it all
+      ++acks;
+      continue;
+    }
+    out.push_back(std::move(m));
+  }
+  outgoing_.clear();
+  for (wire::Message& m : out) {
+    if (auto* s = std::get_if<wire::Send>(&m)) {
+      first_send = s;
+      break;
+    }
+  }
+  if (first_send != nullptr && held_ack_ != 0) {  // auto_ack off: the held ack rides along
+    ack = std::max(ack, held_ack_);
+    held_ack_ = 0;
+    ++acks;
+  }
+  if (ack != 0) {
+    if (first_send != nullptr) {
+      first_send->ack_inbox_seq = ack;
+      counters_.acks_piggybacked += acks;
+    } else {
+      out.push_back(wire::InboxAck{ack});
+    }
+  }
+  return out;
 }
 
 Status ClientCore::PersistIfDirty() {

@@ -13,7 +13,13 @@
 //    seq with every lower one answered);
 //  * Deliver items with seq <= last_inbox_seq (same epoch) are dropped as duplicates; new ones
 //    go to the inbox (and the callback), last_inbox_seq is persisted, then a cumulative
-//    InboxAck is queued (unless auto_ack is off: then AckInbox() sends it);
+//    InboxAck is queued (unless auto_ack is off: then AckInbox() sends it, or it rides on the
+//    next Send);
+//  * fewer frames (PROTOCOL.md §3.3): the InboxAcks queued in one batch collapse into the
+//    highest one, and that one rides in the first Send of the batch (Send.ack_inbox_seq)
+//    instead of travelling alone;
+//  * the handshake offers every compression dictionary the wire library knows (newest first)
+//    and asks for a window of 1024 items, so an offline queue drains in one round trip;
 //  * Ping is answered with Pong; Error ends the session with its code;
 //  * request/response pairs (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice) are
 //    matched by req_id; a heartbeat Ping goes out when nothing was sent for heartbeat_ms.
@@ -29,6 +35,7 @@
 #include <vector>
 
 #include "tools/client/client_state.h"
+#include "wire/compress.h"
 #include "wire/messages.h"
 #include "wire/status.h"
 
@@ -37,7 +44,9 @@ namespace tern::tools {
 class ClientCore {
  public:
   struct Options {
-    uint32_t max_inflight = 0;  // window asked for in the handshake (0 = server default)
+    uint32_t max_inflight = 1024;  // window asked for in the handshake (0 = server default)
+    // Compression offered in the handshake (wire/compress.h); empty = uncompressed.
+    std::vector<uint32_t> dict_ids = wire::DefaultDictOffer();
     bool auto_ack = true;       // send InboxAck after every Deliver frame
     uint32_t heartbeat_ms = 0;  // 0 = Welcome.heartbeat_ms
   };
@@ -52,6 +61,7 @@ class ClientCore {
     uint64_t pings_sent = 0;
     uint64_t pongs_received = 0;
     uint64_t welcomes = 0;
+    uint64_t acks_piggybacked = 0;    // InboxAcks that rode in a Send instead of their own frame
   };
   using ItemCallback = std::function<void(const wire::InboxItem&)>;
 
@@ -99,6 +109,8 @@ class ClientCore {
   uint64_t NextDeadline() const;
 
   // Moves out every message queued for the server. `now_ms` is when they are written.
+  // Queued InboxAcks are merged into one, carried by the first queued Send if there is one
+  // (with auto_ack off, the held ack rides along the same way).
   std::vector<wire::Message> TakeOutgoing(uint64_t now_ms);
 
   // Persists the state if acks changed it since the last save (acks are replayed by the
