@@ -7,6 +7,7 @@
 #   make bench     micro-benchmarks; make bench-e2e: durable-ack throughput/latency on loopback
 #   make bench-weaknet  latency, reconnect cost and bytes per message through tern-weaknet (2g, 3g)
 #   make bench-conns  RSS per idle plain/TLS connection; reconnect round trips and bytes per TLS mode
+#   make bench-peers  Tern vs Mosquitto on tern-loadgen's workloads -> bench/RESULTS.md
 #   make fuzz      libFuzzer targets with clang (build-fuzz/), FUZZ_SECONDS each
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -21,9 +22,10 @@ FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/*_fuzz.cc)))
 
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libcli11-dev clang
+  libbenchmark-dev libcli11-dev clang \
+  mosquitto libmosquitto-dev
 
-.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns fuzz clean
+.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers fuzz clean
 
 all: build
 
@@ -70,6 +72,13 @@ CONNS ?= 10000
 bench-conns: deps build
 	$(BUILD)/bench/tern_e2e_conns --connections $(CONNS)
 	$(BUILD)/bench/tern_e2e_reconnect
+
+# Tern vs Mosquitto, alternating A/B over PEER_ROUNDS rounds (< 10 minutes with the default 2):
+# bench/RESULTS.md, bench/results.json, one JSON line per workload. See bench/peers.py.
+PEER_ROUNDS ?= 2
+bench-peers: deps build
+	python3 bench/peers.py --loadgen $(BUILD)/tools/loadgen/tern-loadgen \
+	  --mqtt $(BUILD)/bench/tern_mqtt_loadgen --ternd $(BUILD)/server/ternd --rounds $(PEER_ROUNDS)
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
