@@ -8,6 +8,7 @@
 #   make bench-weaknet  latency, reconnect cost and bytes per message through tern-weaknet (2g, 3g)
 #   make bench-conns  RSS per idle plain/TLS connection; reconnect round trips and bytes per TLS mode
 #   make bench-peers  Tern vs Mosquitto on tern-loadgen's workloads -> bench/RESULTS.md
+#   make bench-bytes  app-layer bytes per delivered message: Tern (plain/zstd/dict) vs MQTT, XMPP
 #   make fuzz      libFuzzer targets with clang (build-fuzz/), FUZZ_SECONDS each
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -25,7 +26,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatb
   libbenchmark-dev libcli11-dev clang \
   mosquitto libmosquitto-dev
 
-.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers fuzz clean
+.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes fuzz clean
 
 all: build
 
@@ -79,6 +80,12 @@ PEER_ROUNDS ?= 2
 bench-peers: deps build
 	python3 bench/peers.py --loadgen $(BUILD)/tools/loadgen/tern-loadgen \
 	  --mqtt $(BUILD)/bench/tern_mqtt_loadgen --ternd $(BUILD)/server/ternd --rounds $(PEER_ROUNDS)
+
+# Bytes per delivered message through the real ternd vs MQTT 3.1.1 and XMPP: a table and one
+# JSON line (BYTES_MESSAGES= lines of generated conversation).
+BYTES_MESSAGES ?= 1000
+bench-bytes: deps build
+	$(BUILD)/bench/tern_e2e_bytes --messages $(BYTES_MESSAGES)
 
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
