@@ -1,11 +1,38 @@
 // Core::Conn — per-connection state of the core (private to server/core*.cc, handle_*.cc).
 #pragma once
 
-#include <deque>
+#include <cstdint>
+#include <vector>
 
 #include "server/core.h"
 
 namespace tern::server {
+
+// The inbox seqs a connection has in flight, oldest first. Unlike std::deque (whose libstdc++
+// constructor allocates ~600 bytes) it holds no heap while empty, i.e. on every idle connection.
+class SeqFifo {
+ public:
+  bool empty() const { return head_ == v_.size(); }
+  size_t size() const { return v_.size() - head_; }
+  uint64_t front() const { return v_[head_]; }
+  void push_back(uint64_t seq) { v_.push_back(seq); }
+  void pop_front() {
+    if (++head_ == v_.size()) {
+      clear();
+    } else if (head_ >= 64 && head_ * 2 >= v_.size()) {  // amortised compaction
+      v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  void clear() {
+    std::vector<uint64_t>().swap(v_);
+    head_ = 0;
+  }
+
+ private:
+  std::vector<uint64_t> v_;
+  size_t head_ = 0;
+};
 
 struct Core::Conn {
   Conn(ConnId i, const wire::Session::Options& o, uint64_t now)
@@ -24,7 +51,7 @@ struct Core::Conn {
   store::DeviceKey dev;
   uint32_t window = 0;
   uint64_t sent_seq = 0;          // highest inbox seq written to this connection
-  std::deque<uint64_t> unacked;   // inbox seqs sent, not yet acknowledged (size <= window)
+  SeqFifo unacked;                // inbox seqs sent, not yet acknowledged (size <= window)
 };
 
 }  // namespace tern::server
