@@ -29,6 +29,12 @@ std::string DefaultStatePath() {
 
 int Fail(const std::string& what, const Status& st) {
   std::fprintf(stderr, "tern: %s: %s\n", what.c_str(), st.ToString().c_str());
+  if (st.message().find("certificate") != std::string::npos) {
+    std::fprintf(stderr, "tern: trust the server with --pin FINGERPRINT (ternd prints it; also in "
+                         "<ternd data>/tls/cert.sha256) or --ca FILE\n");
+  } else if (st.message().find("TLS") != std::string::npos) {
+    std::fprintf(stderr, "tern: if the server runs with --plain-tcp, use --plain\n");
+  }
   return 1;
 }
 
