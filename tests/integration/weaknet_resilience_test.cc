@@ -278,7 +278,14 @@ void RunScenario(const Scenario& sc) {
   EXPECT_GE(report->half_opens, sc.min_half_opens) << report->line;
   EXPECT_GT(sum.dead_links, 0u) << "no client noticed a black hole by itself";
   // Bounded: a few MB of buffers, however many drops; LMDB pages are file-backed, not anon.
-  EXPECT_LT(rss_max, 64u * 1024) << "ternd RssAnon max " << rss_max << " kB";
+  // (Under ASan ternd is a sanitizer build whose freed-memory quarantine alone may reach
+  // 256 MB, so only a loose bound applies there.)
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr uint64_t kRssAnonBoundKb = 512u * 1024;
+#else
+  constexpr uint64_t kRssAnonBoundKb = 64u * 1024;
+#endif
+  EXPECT_LT(rss_max, kRssAnonBoundKb) << "ternd RssAnon max " << rss_max << " kB";
 
   std::printf(
       "[weaknet %s] devices=%zu users=%d acked=%zu deliveries=%zu proxy_conns=%llu resets=%llu "
