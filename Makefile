@@ -24,7 +24,7 @@ FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/*_fuzz.cc)))
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev clang \
-  mosquitto libmosquitto-dev
+  mosquitto libmosquitto-dev libpcap-dev tcpdump
 
 .PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes fuzz clean
 
