@@ -145,9 +145,12 @@ Status Session::OnWelcome(const Welcome& w) {
 }
 
 std::optional<Message> Session::NextEvent() {
-  if (events_.empty()) return std::nullopt;
-  Message m = std::move(events_.front());
-  events_.pop_front();
+  if (events_head_ == events_.size()) return std::nullopt;
+  Message m = std::move(events_[events_head_++]);
+  if (events_head_ == events_.size()) {  // drained: give the memory back
+    std::vector<Message>().swap(events_);
+    events_head_ = 0;
+  }
   return m;
 }
 

@@ -22,7 +22,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -107,7 +106,10 @@ class Session {
   State state_ = State::kHandshake;
   Status failure_;
   FrameDecoder decoder_;
-  std::deque<Message> events_;
+  // Decoded, not yet taken. A vector and a read index rather than a std::deque, whose
+  // libstdc++ constructor allocates ~600 bytes: this is per connection, mostly idle.
+  std::vector<Message> events_;
+  size_t events_head_ = 0;
   std::string out_;
   uint32_t dict_id_ = 0;
   std::vector<uint32_t> offered_;  // client role: dict_ids of the handshake we sent
