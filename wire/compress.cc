@@ -15,9 +15,10 @@
 namespace tern::wire {
 namespace {
 
-// Level 19 costs a few microseconds on a 100-byte frame and wins bytes on 2G links; frames are
-// small, so the window stays tiny whatever the level.
-constexpr int kLevel = 19;
+// Level 3: with the dictionary it costs ~1 us per small frame and ~0.16 ms per 256-item Deliver
+// (tern_micro_bench --benchmark_filter=Compress/dict); level 19 took 13-52 us per small frame and
+// 15 ms per 256 items, ~77% of ternd's CPU under load, for 3-9% fewer bytes.
+constexpr int kLevel = 3;
 // Bodies this small never shrink: the zstd frame header and block header alone take 4+ bytes.
 constexpr size_t kMinCompressible = 16;
 
