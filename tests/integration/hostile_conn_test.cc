@@ -67,7 +67,9 @@ TEST(HostileConnTest, ConnectionFloodFromOneAddressIsCappedAndOthersCarryOn) {
   EXPECT_TRUE(reconnect.ok()) << reconnect.ToString();
   flood.clear();
   EXPECT_TRUE((*chat)->Exchange().ok());
-  EXPECT_LT(RssOf(server.pid()), rss_before + (8u << 20));
+  if (kRssBoundsApply) {
+    EXPECT_LT(RssOf(server.pid()), rss_before + (8u << 20));
+  }
   // And the flooding address may connect again once its connections are gone.
   auto again = RawConn::Open(server.port(), "127.0.0.2");
   ASSERT_TRUE(again.ok());
@@ -104,7 +106,9 @@ TEST(HostileConnTest, ReaderThatNeverDrainsIsDroppedAndLosesNothing) {
   ASSERT_TRUE((*chat)->Exchange().ok());
   EXPECT_TRUE(ClosedWithin((*slow)->fd(), 5000)) << "the slow reader was not dropped";
   EXPECT_NE(Log(server).find("over max_outbound_bytes"), std::string::npos);
-  EXPECT_LT(RssOf(server.pid()), rss_before + (32u << 20));
+  if (kRssBoundsApply) {
+    EXPECT_LT(RssOf(server.pid()), rss_before + (32u << 20));
+  }
 
   // Nothing was lost: carol resumes properly and gets every message once, in order.
   ASSERT_TRUE((*carol)->Resume().ok());

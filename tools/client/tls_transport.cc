@@ -268,6 +268,9 @@ Result<bool> TlsTransport::FlushResend() {
 Result<Transport::Ready> TlsTransport::Wait(bool want_write, int timeout_ms) {
   if (!open()) return Status(Code::kUnavailable, "connection closed");
   if (state_ == State::kOpen && SSL_pending(ssl_) > 0) return Ready{true, false};
+  // While the handshake waits for the server, bytes to write cannot go anyway: polling for
+  // writability would spin until the server's flight arrives.
+  if (state_ == State::kHandshaking && !SSL_want_write(ssl_)) want_write = false;
   return tcp_->Wait(want_write || !resend_.empty(), timeout_ms);
 }
 
