@@ -25,6 +25,7 @@ ConnId Core::OnOpen(uint64_t now_ms) {
   wire::Session::Options o;
   o.max_frame = config_.max_frame_bytes;
   o.max_preauth_frame = config_.max_preauth_frame_bytes;
+  o.track_traffic = false;  // per-connection memory: thousands of sessions sit idle
   ConnId id = next_id_++;
   conns_.emplace(id, std::make_unique<Conn>(id, o, now_ms));
   ++stats_.connections_opened;

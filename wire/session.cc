@@ -44,8 +44,12 @@ const std::vector<uint32_t>* OfferOf(const Message& m) {
 
 }  // namespace
 
+const Session::TrafficByType Session::kNoTraffic{};
+
 Session::Session(Role role, Options options)
-    : role_(role), options_(options), decoder_(options.max_preauth_frame) {}
+    : role_(role), options_(options), decoder_(options.max_preauth_frame) {
+  if (options_.track_traffic) traffic_ = std::make_unique<TrafficBoth>();
+}
 
 Status Session::Check(const Message& m) const {
   const Direction inbound =
@@ -105,11 +109,13 @@ Status Session::Feed(std::span<const uint8_t> bytes) {
       Fail(s);
       return failure_;
     }
-    Traffic& t = traffic_in_[m.index()];
-    ++t.frames;
-    t.wire_bytes += wire_size;
-    t.body_bytes += frame.body.size();
-    t.compressed += compressed ? 1 : 0;
+    if (traffic_) {
+      Traffic& t = traffic_->in[m.index()];
+      ++t.frames;
+      t.wire_bytes += wire_size;
+      t.body_bytes += frame.body.size();
+      t.compressed += compressed ? 1 : 0;
+    }
     if (const Error* e = std::get_if<Error>(&m)) {
       // The peer gave up. Deliver its Error so the caller can log/show it, then fail without
       // answering: an Error frame back would go to a peer that is already closing.
@@ -173,11 +179,13 @@ void Session::Send(const Message& m) {
   std::string frame = EncodeFrame(flags, body);
   bytes_out_ += frame.size();
   ++frames_out_;
-  Traffic& t = traffic_out_[m.index()];
-  ++t.frames;
-  t.wire_bytes += frame.size();
-  t.body_bytes += body_size;
-  t.compressed += flags != 0 ? 1 : 0;
+  if (traffic_) {
+    Traffic& t = traffic_->out[m.index()];
+    ++t.frames;
+    t.wire_bytes += frame.size();
+    t.body_bytes += body_size;
+    t.compressed += flags != 0 ? 1 : 0;
+  }
   out_.append(frame);
   if (const Error* e = std::get_if<Error>(&m)) {
     failure_ = StatusOfError(*e);
