@@ -75,6 +75,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   Add(app, "otp_max_attempts", c.otp_max_attempts, "wrong guesses before a code is void");
   Add(app, "link_code_ttl_ms", c.link_code_ttl_ms, "link code lifetime");
   Add(app, "max_devices", c.max_devices, "devices per user (primary + linked)");
+  Add(app, "max_group_members", c.max_group_members, "members per group, creator included");
+  Add(app, "max_group_name_bytes", c.max_group_name_bytes, "longest group name");
   auto* fault = app.add_option("--test-fail-commits-after", c.test_fail_commits_after,
                                "TESTING ONLY: fail every store commit after the first N");
   fault->group("");  // hidden from --help
@@ -91,6 +93,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     return Status(Code::kInvalidArgument, "max_preauth_frame_bytes must not exceed max_frame_bytes");
   if (c.default_inflight == 0 || c.max_inflight == 0 || c.deliver_max_items == 0)
     return Status(Code::kInvalidArgument, "windows and batch sizes must be >= 1");
+  if (c.max_group_members < 2) return Status(Code::kInvalidArgument, "max_group_members must be >= 2");
   if (c.heartbeat_ms < 1000) return Status(Code::kInvalidArgument, "heartbeat_ms must be >= 1000");
   if (c.tls_cert.empty() != c.tls_key.empty()) return Status(Code::kInvalidArgument, "tls_cert and tls_key go together");
   if (c.tls_ticket_lifetime_s == 0 || c.tls_ticket_lifetime_s > 604800)

@@ -57,6 +57,8 @@ struct Config {
   uint32_t otp_max_attempts = 5;
   uint32_t link_code_ttl_ms = 300000;
   uint32_t max_devices = 5;               // primary + 4 linked
+  uint32_t max_group_members = 1024;      // members per group, creator included
+  uint32_t max_group_name_bytes = 128;
 
   // Testing only: every store commit after the first N fails (0 = off).
   uint64_t test_fail_commits_after = 0;

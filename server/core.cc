@@ -99,6 +99,9 @@ void Core::Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms) {
         else if constexpr (std::is_same_v<T, wire::CreateLinkCode>) HandleCreateLinkCode(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::ListDevices>) HandleListDevices(c, msg);
         else if constexpr (std::is_same_v<T, wire::UnlinkDevice>) HandleUnlinkDevice(c, msg);
+        else if constexpr (std::is_same_v<T, wire::CreateGroup>) HandleCreateGroup(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::GroupChange>) HandleGroupChange(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::GetGroup>) HandleGetGroup(c, msg);
         else if constexpr (std::is_same_v<T, wire::Ping>) {
           uint64_t nonce = msg.nonce;
           Stage(c.id, [this, id = c.id, nonce](bool) {
@@ -228,6 +231,9 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
       it.chat_seq = e.chat_seq;
       it.server_ts_ms = e.server_ts_ms;
       it.text = std::move(e.text);
+      it.group_id = e.group_id;
+      it.event = static_cast<wire::GroupOp>(e.event);
+      it.event_user = e.event_user;
       c.unacked.push_back(e.seq);
       d.items.push_back(std::move(it));
     }

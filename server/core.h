@@ -124,6 +124,18 @@ class Core {
   void HandleCreateLinkCode(Conn& c, const wire::CreateLinkCode& m, uint64_t now_ms);
   void HandleListDevices(Conn& c, const wire::ListDevices& m);
   void HandleUnlinkDevice(Conn& c, const wire::UnlinkDevice& m);
+  // Groups (server/handle_groups.cc).
+  void HandleCreateGroup(Conn& c, const wire::CreateGroup& m, uint64_t now_ms);
+  void HandleGroupChange(Conn& c, const wire::GroupChange& m, uint64_t now_ms);
+  void HandleGetGroup(Conn& c, const wire::GetGroup& m);
+  // Every device of every user in `users`, except `skip`, each once, with its queue ensured.
+  // Sets *full when one of those queues is at queue_cap.
+  Result<std::vector<store::DeviceKey>> ChatTargets(store::KvTxn& t, std::span<const uint64_t> users,
+                                                    const store::DeviceKey& skip, bool* full);
+  // Assigns rec.msg_id and rec.chat_seq (rec.chat set by the caller), appends it to `targets`
+  // as `kind` and schedules pushes.
+  Status AppendToChat(store::KvTxn& t, store::MessageRecord& rec,
+                      std::span<const store::DeviceKey> targets, store::QueueItemKind kind);
   void RunExpiry(uint64_t now_ms);
   // Creates a device for `user` (new token, fresh queue) and stages its Welcome.
   void CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::string& device_name,

@@ -1,8 +1,10 @@
-// Messaging handlers: Send (accept, dedupe, fan-out to device queues), InboxAck, expiry.
+// Messaging handlers: Send (accept, dedupe, fan-out to device queues, 1:1 or group), InboxAck,
+// expiry.
 #include <algorithm>
 
 #include "server/core.h"
 #include "server/core_conn.h"
+#include "store/groups.h"
 
 namespace tern::server {
 
@@ -56,58 +58,55 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
 
   store::SendResult result;
   std::vector<store::DeviceKey> targets;
-  if (m.text.empty() || m.text.size() > config_.max_text_bytes) {
-    result.status = static_cast<uint16_t>(Code::kInvalidArgument);
+  store::ChatKey chat = store::ChatKey::Direct(me.user_id, m.to_user);
+  auto refuse = [&](Code code) { result.status = static_cast<uint16_t>(code); };
+  if (m.text.empty() || m.text.size() > config_.max_text_bytes || (m.group_id != 0 && m.to_user != 0)) {
+    refuse(Code::kInvalidArgument);
+  } else if (m.group_id != 0) {
+    // A group message: only current members may send; it reaches every device of every
+    // current member (server/handle_groups.cc), checked in this same transaction.
+    auto g = store::Groups(*t).Get(m.group_id);
+    if (!g.ok()) return fail(g.status());
+    if (!g.value() || g.value()->Find(me.user_id) == nullptr) {
+      refuse(Code::kForbidden);
+    } else {
+      chat = store::ChatKey::Group(m.group_id);
+      std::vector<uint64_t> users;
+      users.reserve(g.value()->members.size());
+      for (const auto& x : g.value()->members) users.push_back(x.user_id);
+      bool full = false;
+      auto list = ChatTargets(*t, users, me, &full);
+      if (!list.ok()) return fail(list.status());
+      targets = std::move(*list);
+      if (full) refuse(Code::kQueueFull);
+    }
   } else {
     auto peer = acc.GetUser(m.to_user);
     if (!peer.ok()) return fail(peer.status());
     if (m.to_user == 0 || !peer.value()) {
-      result.status = static_cast<uint16_t>(Code::kNotFound);
+      refuse(Code::kNotFound);
     } else {
       // Every device of the peer, and every other device of the sender.
-      auto add_devices = [&](uint64_t user) -> Status {
-        auto list = acc.ListDevices(user);
-        if (!list.ok()) return list.status();
-        for (const auto& x : *list) {
-          store::DeviceKey k{x.user_id, x.device_id};
-          if (k != me && std::find(targets.begin(), targets.end(), k) == targets.end()) targets.push_back(k);
-        }
-        return Status::Ok();
-      };
-      if (Status s = add_devices(m.to_user); !s.ok()) return fail(s);
-      if (m.to_user != me.user_id)
-        if (Status s = add_devices(me.user_id); !s.ok()) return fail(s);
-      for (const auto& k : targets) {
-        auto q = mb.EnsureQueue(k, NewEpoch());
-        if (!q.ok()) return fail(q.status());
-        if (q->count >= config_.queue_cap) {
-          result.status = static_cast<uint16_t>(Code::kQueueFull);
-          break;
-        }
-      }
+      const uint64_t users[2] = {m.to_user, me.user_id};
+      bool full = false;
+      auto list = ChatTargets(*t, std::span<const uint64_t>(users, m.to_user == me.user_id ? 1 : 2), me, &full);
+      if (!list.ok()) return fail(list.status());
+      targets = std::move(*list);
+      if (full) refuse(Code::kQueueFull);
     }
   }
 
   if (result.status == static_cast<uint16_t>(Code::kOk)) {
-    auto msg_id = mb.NextMessageId(config_.node_id);
-    if (!msg_id.ok()) return fail(msg_id.status());
     store::MessageRecord rec;
-    rec.msg_id = msg_id.value();
-    rec.chat = store::ChatKey::Direct(me.user_id, m.to_user);
-    auto chat_seq = mb.NextChatSeq(rec.chat);
-    if (!chat_seq.ok()) return fail(chat_seq.status());
-    rec.chat_seq = chat_seq.value();
+    rec.chat = chat;
     rec.sender_user = me.user_id;
     rec.sender_device = me.device_id;
-    rec.to_user = m.to_user;
+    rec.to_user = m.group_id != 0 ? 0 : m.to_user;
     rec.server_ts_ms = now_ms;
     rec.expire_at_ms = now_ms + config_.message_ttl_ms;
     rec.text = m.text;
-    if (!targets.empty()) {
-      auto seqs = mb.Append(rec, targets);
-      if (!seqs.ok()) return fail(seqs.status());
-      for (const auto& k : targets) WantPump(k);
-    }
+    // One body, one ref per target device; one transaction however large the group.
+    if (Status s = AppendToChat(*t, rec, targets, store::QueueItemKind::kMessage); !s.ok()) return fail(s);
     result.msg_id = rec.msg_id;
     result.chat_seq = rec.chat_seq;
     result.server_ts_ms = now_ms;

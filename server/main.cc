@@ -38,10 +38,10 @@ int PrintStats(store::KvEnv& env) {
   auto entries = [&](store::Table t) { return static_cast<unsigned long long>(kv->entries[static_cast<size_t>(t)]); };
   std::printf(
       "{\"messages\":%llu,\"queue_items\":%llu,\"refs\":%llu,\"expiry_entries\":%llu,\"users\":%llu,"
-      "\"devices\":%llu,\"map_bytes\":%llu,\"used_bytes\":%llu}\n",
+      "\"devices\":%llu,\"groups\":%llu,\"map_bytes\":%llu,\"used_bytes\":%llu}\n",
       static_cast<unsigned long long>(mb->messages), static_cast<unsigned long long>(mb->queue_items),
       static_cast<unsigned long long>(mb->refs), static_cast<unsigned long long>(mb->expiry_entries),
-      entries(store::Table::kUsers), entries(store::Table::kDevices),
+      entries(store::Table::kUsers), entries(store::Table::kDevices), entries(store::Table::kGroups),
       static_cast<unsigned long long>(kv->map_size), static_cast<unsigned long long>(kv->used_bytes));
   return 0;
 }

@@ -74,6 +74,8 @@ class RecordReader {
   std::string Str();
 
   bool ok() const { return ok_; }
+  // True when every byte was consumed: lets a newer record version append optional fields.
+  bool at_end() const { return pos_ >= data_.size(); }
   // Ok only if every read succeeded and no bytes are left over.
   Status Finish() const;
 

@@ -20,6 +20,7 @@ const char* TableName(Table t) {
     case Table::kRefs: return "refs";
     case Table::kDedupe: return "dedupe";
     case Table::kExpiry: return "expiry";
+    case Table::kGroups: return "groups";
     case Table::kCount: break;
   }
   std::abort();  // not a table: an invariant violation, never a Status

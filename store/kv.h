@@ -37,6 +37,7 @@ enum class Table : uint8_t {
   kRefs,        // (msg_id, user_id, device_id) -> seq   (who still holds msg_id)
   kDedupe,      // (user_id, device_id, client_seq) -> SendResult
   kExpiry,      // (expire_at_ms, msg_id) -> ""
+  kGroups,      // group_id -> GroupRecord (store/groups.h)
   kCount
 };
 const char* TableName(Table t);

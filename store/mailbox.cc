@@ -74,9 +74,20 @@ Result<uint64_t> Mailbox::NextChatSeq(const ChatKey& chat) {
   return BumpCounter(txn_, Table::kChats, chat.Encode(), "chat seq");
 }
 
+Result<uint64_t> Mailbox::LastChatSeq(const ChatKey& chat) {
+  auto raw = txn_.Get(Table::kChats, chat.Encode());
+  if (!raw.ok()) return raw.status();
+  if (!raw.value()) return uint64_t{0};
+  auto v = codec::ParseBE64(*raw.value(), "chat seq");
+  if (!v.ok()) return v.status();
+  return v.value() - 1;
+}
+
 Result<std::vector<uint64_t>> Mailbox::Append(const MessageRecord& msg,
-                                              std::span<const DeviceKey> targets) {
+                                              std::span<const DeviceKey> targets,
+                                              QueueItemKind kind) {
   if (targets.empty()) return Status(Code::kInvalidArgument, "message without targets");
+  if (!HoldsBody(kind)) return Status(Code::kInvalidArgument, "Append of a notice kind");
   std::vector<DeviceKey> sorted(targets.begin(), targets.end());
   std::sort(sorted.begin(), sorted.end());
   // One ref per (message, device): a device listed twice would break the refcount.
@@ -100,7 +111,7 @@ Result<std::vector<uint64_t>> Mailbox::Append(const MessageRecord& msg,
   MessageRecord body = msg;
   body.refs = static_cast<uint32_t>(targets.size());
   TERN_RETURN_IF_ERROR(txn_.Put(Table::kMsgs, MsgKey(msg.msg_id), EncodeMessage(body)));
-  const std::string item = EncodeItem(QueueItem{QueueItemKind::kMessage, msg.msg_id});
+  const std::string item = EncodeItem(QueueItem{kind, msg.msg_id});
   std::vector<uint64_t> seqs;
   seqs.reserve(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -119,7 +130,7 @@ Result<std::vector<uint64_t>> Mailbox::Append(const MessageRecord& msg,
 }
 
 Result<uint64_t> Mailbox::AppendNotice(DeviceKey d, QueueItemKind kind, const MessageRecord& about) {
-  if (kind == QueueItemKind::kMessage) {
+  if (HoldsBody(kind)) {
     return Status(Code::kInvalidArgument, "a notice cannot be a message item");
   }
   auto meta = LoadMeta(txn_, d);
@@ -149,7 +160,7 @@ Result<std::vector<InboxEntry>> Mailbox::Read(DeviceKey d, uint64_t after_seq, s
     if (!(error = DecodeItem(v, &item)).ok()) return false;
     InboxEntry e{TrailingSeq(k), item.kind,    item.msg_id,   item.sender_user,
                  item.sender_device, item.to_user, item.chat_seq, item.server_ts_ms};
-    if (item.kind == QueueItemKind::kMessage) {
+    if (HoldsBody(item.kind)) {
       auto body = LoadMessage(txn_, item.msg_id);
       if (!body.ok()) {
         error = body.status();
@@ -167,6 +178,9 @@ Result<std::vector<InboxEntry>> Mailbox::Read(DeviceKey d, uint64_t after_seq, s
       e.chat_seq = m.chat_seq;
       e.server_ts_ms = m.server_ts_ms;
       e.text = m.text;
+      e.group_id = m.chat.group_id();
+      e.event = m.event;
+      e.event_user = m.event_user;
     }
     if (!out.empty() && bytes + e.text.size() > max_bytes) return false;
     bytes += e.text.size();
@@ -198,7 +212,7 @@ Result<uint64_t> RemoveItems(KvTxn& txn, DeviceKey d, uint64_t up_to) {
   TERN_RETURN_IF_ERROR(error);
   for (const auto& [seq, item] : items) {
     TERN_RETURN_IF_ERROR(txn.Del(Table::kQueue, QueueKey(d, seq)));
-    if (item.kind == QueueItemKind::kMessage) TERN_RETURN_IF_ERROR(ReleaseRef(txn, item.msg_id, d));
+    if (HoldsBody(item.kind)) TERN_RETURN_IF_ERROR(ReleaseRef(txn, item.msg_id, d));
   }
   if (!items.empty()) {
     auto meta = LoadMeta(txn, d);

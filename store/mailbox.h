@@ -30,11 +30,14 @@ struct DeviceKey {
 };
 
 // Chat identity. 1:1 chats are derived from the two user ids (smaller first), so both sides
-// agree without a lookup; groups (later) use their own id space.
+// agree without a lookup; groups (kind 1) use a random 64-bit group id, so ids minted on
+// different nodes do not collide in practice and need no central counter.
 struct ChatKey {
-  uint8_t kind = 0;  // 0 = direct
+  uint8_t kind = 0;  // 0 = direct, 1 = group (a = group id, b = 0)
   uint64_t a = 0, b = 0;
   static ChatKey Direct(uint64_t u1, uint64_t u2);
+  static ChatKey Group(uint64_t group_id) { return ChatKey{1, group_id, 0}; }
+  uint64_t group_id() const { return kind == 1 ? a : 0; }
   std::string Encode() const;
 };
 
@@ -49,9 +52,17 @@ struct MessageRecord {
   uint64_t expire_at_ms = 0;
   std::string text;
   uint32_t refs = 0;  // maintained by Mailbox
+  // Group membership events (stored like a message: once, refcounted, in the chat's order).
+  uint8_t event = 0;        // wire::GroupOp; 0 = an ordinary message
+  uint64_t event_user = 0;  // the member the event is about
 };
 
-enum class QueueItemKind : uint8_t { kMessage = 0, kExpired = 1, kMissed = 2 };
+// kMessage and kGroupEvent items point at a body in kMsgs (one ref each); notices carry a copy
+// of the metadata and hold no ref.
+enum class QueueItemKind : uint8_t { kMessage = 0, kExpired = 1, kMissed = 2, kGroupEvent = 3 };
+inline bool HoldsBody(QueueItemKind k) {
+  return k == QueueItemKind::kMessage || k == QueueItemKind::kGroupEvent;
+}
 
 // What a device receives: the queue item joined with its message body.
 struct InboxEntry {
@@ -64,6 +75,9 @@ struct InboxEntry {
   uint64_t chat_seq = 0;
   uint64_t server_ts_ms = 0;
   std::string text;  // empty for kExpired / kMissed
+  uint64_t group_id = 0;    // nonzero for items of a group chat (bodies only)
+  uint8_t event = 0;        // kGroupEvent: wire::GroupOp
+  uint64_t event_user = 0;  // kGroupEvent: the member concerned
 };
 
 struct QueueMeta {
@@ -100,12 +114,15 @@ class Mailbox {
 
   // Next chat seq for `chat` (starts at 1), persisted.
   Result<uint64_t> NextChatSeq(const ChatKey& chat);
+  // The last chat seq assigned in `chat` (0 = none yet); does not bump.
+  Result<uint64_t> LastChatSeq(const ChatKey& chat);
 
-  // Stores `msg` once (refs = targets.size()) and appends a kMessage item to each target's
-  // queue (queues must exist: EnsureQueue). Adds the kExpiry entry. Returns the seq assigned
-  // in each target queue, in `targets` order. Errors: kInvalidArgument (no targets, missing
-  // queue), engine errors.
-  Result<std::vector<uint64_t>> Append(const MessageRecord& msg, std::span<const DeviceKey> targets);
+  // Stores `msg` once (refs = targets.size()) and appends a `kind` item (kMessage or
+  // kGroupEvent) to each target's queue (queues must exist: EnsureQueue). Adds the kExpiry
+  // entry. Returns the seq assigned in each target queue, in `targets` order. Errors:
+  // kInvalidArgument (no targets, missing queue, a notice kind), engine errors.
+  Result<std::vector<uint64_t>> Append(const MessageRecord& msg, std::span<const DeviceKey> targets,
+                                       QueueItemKind kind = QueueItemKind::kMessage);
 
   // Appends a notice item (kExpired / kMissed) that carries the message's metadata but no text.
   Result<uint64_t> AppendNotice(DeviceKey d, QueueItemKind kind, const MessageRecord& about);

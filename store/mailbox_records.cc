@@ -48,7 +48,7 @@ uint64_t TrailingSeq(std::string_view key) { return codec::LoadBE64(key.data() +
 std::string EncodeItem(const QueueItem& item) {
   RecordWriter w(kVersion);
   w.U64(static_cast<uint8_t>(item.kind)).U64(item.msg_id);
-  if (item.kind != QueueItemKind::kMessage) {
+  if (!HoldsBody(item.kind)) {
     w.U64(item.sender_user).U64(item.sender_device).U64(item.to_user).U64(item.chat_seq)
         .U64(item.server_ts_ms);
   }
@@ -59,13 +59,13 @@ Status DecodeItem(std::string_view in, QueueItem* item) {
   RecordReader r(in, "queue item");
   r.Version(kVersion);
   const uint8_t kind = r.U8();
-  if (r.ok() && kind > static_cast<uint8_t>(QueueItemKind::kMissed)) {
+  if (r.ok() && kind > static_cast<uint8_t>(QueueItemKind::kGroupEvent)) {
     return Status(Code::kCorrupt, "queue item: unknown kind " + std::to_string(kind));
   }
   *item = QueueItem{};
   item->kind = static_cast<QueueItemKind>(kind);
   item->msg_id = r.U64();
-  if (item->kind != QueueItemKind::kMessage) {
+  if (!HoldsBody(item->kind)) {
     item->sender_user = r.U64();
     item->sender_device = r.U32();
     item->to_user = r.U64();
@@ -88,12 +88,15 @@ Status DecodeMeta(std::string_view in, QueueMeta* m) {
   return r.Finish();
 }
 
+// Group events append (event, event_user) after refs; plain messages keep the original layout,
+// so records written before groups existed decode unchanged.
 std::string EncodeMessage(const MessageRecord& m) {
-  return RecordWriter(kVersion)
-      .U64(m.msg_id).U64(m.chat.kind).U64(m.chat.a).U64(m.chat.b).U64(m.chat_seq)
+  RecordWriter w(kVersion);
+  w.U64(m.msg_id).U64(m.chat.kind).U64(m.chat.a).U64(m.chat.b).U64(m.chat_seq)
       .U64(m.sender_user).U64(m.sender_device).U64(m.to_user).U64(m.server_ts_ms)
-      .U64(m.expire_at_ms).Str(m.text).U64(m.refs)
-      .Finish();
+      .U64(m.expire_at_ms).Str(m.text).U64(m.refs);
+  if (m.event != 0) w.U64(m.event).U64(m.event_user);
+  return w.Finish();
 }
 
 Status DecodeMessage(std::string_view in, MessageRecord* m) {
@@ -111,6 +114,12 @@ Status DecodeMessage(std::string_view in, MessageRecord* m) {
   m->expire_at_ms = r.U64();
   m->text = r.Str();
   m->refs = r.U32();
+  m->event = 0;
+  m->event_user = 0;
+  if (r.ok() && !r.at_end()) {
+    m->event = r.U8();
+    m->event_user = r.U64();
+  }
   return r.Finish();
 }
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "tools/client/client.h"
 
@@ -38,11 +39,35 @@ int Fail(const std::string& what, const Status& st) {
   return 1;
 }
 
+const char* GroupOpName(wire::GroupOp op) {
+  switch (op) {
+    case wire::GroupOp::kCreate: return "created the group";
+    case wire::GroupOp::kAdd: return "added";
+    case wire::GroupOp::kRemove: return "removed";
+    case wire::GroupOp::kLeave: return "left";
+    case wire::GroupOp::kRename: return "renamed the group to";
+    case wire::GroupOp::kPromote: return "made admin";
+    case wire::GroupOp::kDemote: return "took admin from";
+    case wire::GroupOp::kNone: break;
+  }
+  return "?";
+}
+
 std::string ItemLine(const wire::InboxItem& it) {
+  // Group items carry their group id: "{group 123} [5] 42: hello".
+  const std::string where = it.group_id != 0 ? "{group " + std::to_string(it.group_id) + "} " : "";
   switch (it.kind) {
     case wire::ItemKind::kMessage:
-      return "[" + std::to_string(it.chat_seq) + "] " + std::to_string(it.sender_user) + ": " +
-             it.text;
+      return where + "[" + std::to_string(it.chat_seq) + "] " + std::to_string(it.sender_user) +
+             ": " + it.text;
+    case wire::ItemKind::kGroupEvent: {
+      std::string line = where + "[" + std::to_string(it.chat_seq) + "] * ";
+      if (it.event == wire::GroupOp::kLeave) return line + std::to_string(it.event_user) + " left";
+      line += std::to_string(it.sender_user) + " " + GroupOpName(it.event);
+      if (it.event == wire::GroupOp::kCreate || it.event == wire::GroupOp::kRename)
+        return line + " \"" + it.text + "\"";
+      return line + " " + std::to_string(it.event_user);
+    }
     case wire::ItemKind::kExpired:
       return "[" + std::to_string(it.chat_seq) + "] (your message " + std::to_string(it.msg_id) +
              " to " + std::to_string(it.to_user) + " expired undelivered)";
@@ -126,6 +151,72 @@ int RunListen(Client& c, int count, double timeout_s) {
   return 0;
 }
 
+// `tern group ...`: every subcommand resumes, does one request and prints its outcome.
+struct GroupArgs {
+  std::string name, who, text;
+  uint64_t group = 0;
+  std::vector<std::string> members;
+};
+
+int PrintGroup(const wire::GroupInfo& g) {
+  std::printf("group_id=%llu name=%s chat_seq=%llu members=%zu\n",
+              static_cast<unsigned long long>(g.group_id), g.name.c_str(),
+              static_cast<unsigned long long>(g.chat_seq), g.members.size());
+  for (const wire::GroupMember& m : g.members)
+    std::printf("%llu%s\n", static_cast<unsigned long long>(m.user_id), m.admin ? "\tadmin" : "");
+  return 0;
+}
+
+int RunGroup(Client& c, const std::string& sub, const GroupArgs& a, int timeout_ms) {
+  if (int rc = Connect(c)) return rc;
+  const std::string what = "group " + sub;
+  int rc = 0;
+  if (sub == "create") {
+    std::vector<uint64_t> ids;
+    for (const std::string& m : a.members) {
+      Result<uint64_t> id = Recipient(c, m);
+      if (!id.ok()) return Fail(what, id.status());
+      ids.push_back(*id);
+    }
+    Result<wire::GroupInfo> g = c.CreateGroup(a.name, ids);
+    if (!g.ok()) return Fail(what, g.status());
+    rc = PrintGroup(*g);
+  } else if (sub == "info") {
+    Result<wire::GroupInfo> g = c.GetGroup(a.group);
+    if (!g.ok()) return Fail(what, g.status());
+    rc = PrintGroup(*g);
+  } else if (sub == "send") {
+    Result<uint64_t> seq = c.SendToGroup(a.group, a.text);
+    if (!seq.ok()) return Fail(what, seq.status());
+    Result<wire::SendAck> ack = c.WaitForAck(*seq, timeout_ms);
+    if (!ack.ok()) return Fail(what, ack.status());
+    if (ack->status != Code::kOk) {
+      std::fprintf(stderr, "tern: send refused: %s\n", CodeName(ack->status));
+      return 1;
+    }
+    std::printf("sent msg_id=%llu chat_seq=%llu\n", static_cast<unsigned long long>(ack->msg_id),
+                static_cast<unsigned long long>(ack->chat_seq));
+  } else {
+    wire::GroupOp op = sub == "add" ? wire::GroupOp::kAdd
+                       : sub == "remove" ? wire::GroupOp::kRemove
+                       : sub == "leave" ? wire::GroupOp::kLeave
+                       : sub == "rename" ? wire::GroupOp::kRename
+                       : sub == "promote" ? wire::GroupOp::kPromote
+                                          : wire::GroupOp::kDemote;
+    uint64_t user = 0;
+    if (!a.who.empty()) {
+      Result<uint64_t> id = Recipient(c, a.who);
+      if (!id.ok()) return Fail(what, id.status());
+      user = *id;
+    }
+    Result<uint64_t> seq = c.ChangeGroup(a.group, op, user, a.name);
+    if (!seq.ok()) return Fail(what, seq.status());
+    std::printf("ok chat_seq=%llu\n", static_cast<unsigned long long>(*seq));
+  }
+  c.Close();
+  return rc;
+}
+
 int RunDevices(Client& c) {
   if (int rc = Connect(c)) return rc;
   Result<std::vector<wire::DeviceInfo>> list = c.ListDevices();
@@ -187,6 +278,27 @@ int main(int argc, char** argv) {
   auto* unlink = app.add_subcommand("unlink", "unlink device ID (its token stops working)");
   unlink->add_option("ID", device_id)->required();
   auto* whoami = app.add_subcommand("whoami", "print the stored identity (no network)");
+  GroupArgs ga;
+  auto* group = app.add_subcommand("group", "group chats: create, info, send, add, remove, ...");
+  group->require_subcommand(1);
+  auto* g_create = group->add_subcommand("create", "create group NAME with MEMBERS (+PHONE or user id)");
+  g_create->add_option("NAME", ga.name)->required();
+  g_create->add_option("MEMBERS", ga.members);
+  auto* g_info = group->add_subcommand("info", "print GROUP's name and members");
+  g_info->add_option("GROUP", ga.group)->required();
+  auto* g_send = group->add_subcommand("send", "send TEXT to GROUP, wait for the ack");
+  g_send->add_option("GROUP", ga.group)->required();
+  g_send->add_option("TEXT", ga.text)->required();
+  for (const char* name : {"add", "remove", "promote", "demote"}) {
+    auto* sc = group->add_subcommand(name, std::string(name) + " member WHO (+PHONE or user id); admins only");
+    sc->add_option("GROUP", ga.group)->required();
+    sc->add_option("WHO", ga.who)->required();
+  }
+  auto* g_rename = group->add_subcommand("rename", "rename GROUP to NAME; admins only");
+  g_rename->add_option("GROUP", ga.group)->required();
+  g_rename->add_option("NAME", ga.name)->required();
+  auto* g_leave = group->add_subcommand("leave", "leave GROUP");
+  g_leave->add_option("GROUP", ga.group)->required();
   CLI11_PARSE(app, argc, argv);
 
   Client::Options options;
@@ -244,6 +356,7 @@ int main(int argc, char** argv) {
   if (*send) return RunSend(c, to, text, wait_ms);
   if (*listen) return RunListen(c, count, timeout_s);
   if (*devices) return RunDevices(c);
+  if (*group) return RunGroup(c, group->get_subcommands().front()->get_name(), ga, wait_ms);
 
   if (int rc = Connect(c)) return rc;
   if (*link_code) {

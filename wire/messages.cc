@@ -44,6 +44,10 @@ TERN_MESSAGE_TRAITS(Reply, kServerToClient, false)
 TERN_MESSAGE_TRAITS(Ping, kBoth, true)
 TERN_MESSAGE_TRAITS(Pong, kBoth, true)
 TERN_MESSAGE_TRAITS(Error, kBoth, true)
+TERN_MESSAGE_TRAITS(CreateGroup, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GroupChange, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GetGroup, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GroupInfo, kServerToClient, false)
 
 #undef TERN_MESSAGE_TRAITS
 

@@ -78,6 +78,7 @@ struct Send {
   uint64_t to_user = 0;     // 1:1 chat with this user
   std::string text;         // UTF-8
   uint64_t ack_inbox_seq = 0;  // piggybacked cumulative InboxAck (0 = none)
+  uint64_t group_id = 0;       // nonzero: a group message (then to_user must be 0)
 };
 struct InboxAck {  // cumulative: every inbox item with seq <= `seq` is durably stored
   uint64_t seq = 0;
@@ -109,7 +110,20 @@ enum class ItemKind : uint8_t {
   kMessage = 0,  // a chat message (from a peer, or from one of my other devices)
   kExpired = 1,  // to the sender's devices: msg_id expired before reaching to_user
   kMissed = 2,   // to a recipient device: msg_id expired in this queue; text is absent
+  kGroupEvent = 3,  // a membership change in group_id's chat order (event, event_user)
 };
+// A group operation (GroupChange.op) and what a kGroupEvent item reports (InboxItem.event).
+enum class GroupOp : uint8_t {
+  kNone = 0,
+  kCreate = 1,   // event only: sender_user created the group named `text`
+  kAdd = 2,
+  kRemove = 3,
+  kLeave = 4,    // GroupChange: leave (user_id ignored); event: event_user left
+  kRename = 5,   // text / GroupChange.name = the new name
+  kPromote = 6,  // make an admin
+  kDemote = 7,   // take admin away
+};
+inline constexpr uint8_t kMaxGroupOp = 7;
 struct InboxItem {
   uint64_t seq = 0;  // per-device inbox seq within the current epoch
   ItemKind kind = ItemKind::kMessage;
@@ -120,6 +134,9 @@ struct InboxItem {
   uint64_t chat_seq = 0;
   uint64_t server_ts_ms = 0;
   std::string text;
+  uint64_t group_id = 0;   // nonzero: the item belongs to this group's chat
+  GroupOp event = GroupOp::kNone;  // kGroupEvent items only
+  uint64_t event_user = 0;         // kGroupEvent items: the member concerned
 };
 struct Deliver {
   std::vector<InboxItem> items;  // ascending seq, no gaps within one frame
@@ -150,6 +167,37 @@ struct Reply {  // generic answer to a request with a req_id
   std::string message;
 };
 
+// ---- groups (PROTOCOL.md §3.10) ----
+struct CreateGroup {  // answered by GroupInfo (status ok: the creator is the first admin)
+  uint32_t req_id = 0;
+  std::string name;
+  std::vector<uint64_t> members;  // initial members besides the creator
+};
+struct GroupChange {  // admins only, except kLeave; answered by Reply
+  uint32_t req_id = 0;
+  uint64_t group_id = 0;
+  GroupOp op = GroupOp::kNone;
+  uint64_t user_id = 0;  // kAdd / kRemove / kPromote / kDemote
+  std::string name;      // kRename
+};
+struct GetGroup {  // members only; answered by GroupInfo
+  uint32_t req_id = 0;
+  uint64_t group_id = 0;
+};
+struct GroupMember {
+  uint64_t user_id = 0;
+  bool admin = false;
+};
+struct GroupInfo {
+  uint32_t req_id = 0;
+  Code status = Code::kOk;
+  uint64_t group_id = 0;
+  std::string name;
+  std::vector<GroupMember> members;
+  uint64_t created_ms = 0;
+  uint64_t chat_seq = 0;  // last seq assigned in the group's chat
+};
+
 // ---- either direction, any time ----
 struct Ping {
   uint64_t nonce = 0;
@@ -164,7 +212,8 @@ struct Error {  // a fatal error: the sender closes the connection after it
 
 using Message = std::variant<RequestCode, Verify, Link, Resume, CodeSent, Welcome, Send, InboxAck,
                              ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice, SendAck,
-                             Deliver, Resolved, LinkCode, DeviceList, Reply, Ping, Pong, Error>;
+                             Deliver, Resolved, LinkCode, DeviceList, Reply, Ping, Pong, Error,
+                             CreateGroup, GroupChange, GetGroup, GroupInfo>;
 
 const char* MessageName(const Message& m);
 
@@ -176,7 +225,7 @@ bool AllowedBeforeAuth(const Message& m);
 struct DecodeLimits {
   size_t max_depth = 16;       // FlatBuffers verifier nesting depth
   size_t max_tables = 100000;  // FlatBuffers verifier table count
-  size_t max_items = 4096;     // Deliver.items / DeviceList.devices entries
+  size_t max_items = 4096;     // Deliver.items / DeviceList.devices / group member entries
   size_t max_string = 65536;   // any single string field, bytes
 };
 

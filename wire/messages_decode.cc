@@ -47,6 +47,15 @@ class Converter {
     return true;
   }
 
+  // An unknown group operation cannot be applied or shown safely: reject rather than guess.
+  GroupOp Op(fb::GroupOp op) {
+    if (static_cast<uint8_t>(op) > kMaxGroupOp) {
+      Fail("unknown GroupOp");
+      return GroupOp::kNone;
+    }
+    return static_cast<GroupOp>(op);
+  }
+
   bool Fail(const char* why) {
     if (error_.ok()) error_ = Bad(why);
     return false;
@@ -113,6 +122,7 @@ class Converter {
     m.to_user = t.to_user();
     Str(t.text(), m.text);
     m.ack_inbox_seq = t.ack_inbox_seq();
+    m.group_id = t.group_id();
     return m;
   }
   InboxAck Get(const fb::InboxAck& t) { return InboxAck{t.seq()}; }
@@ -147,6 +157,9 @@ class Converter {
       item.chat_seq = it->chat_seq();
       item.server_ts_ms = it->server_ts_ms();
       Str(it->text(), item.text);
+      item.group_id = it->group_id();
+      item.event = Op(it->event());
+      item.event_user = it->event_user();
       m.items.push_back(std::move(item));
     }
     return m;
@@ -180,6 +193,36 @@ class Converter {
     m.req_id = t.req_id();
     m.status = static_cast<Code>(t.status());
     Str(t.message(), m.message);
+    return m;
+  }
+  CreateGroup Get(const fb::CreateGroup& t) {
+    CreateGroup m;
+    m.req_id = t.req_id();
+    Str(t.name(), m.name);
+    if (Count(t.members()) && t.members() != nullptr) m.members.assign(t.members()->begin(), t.members()->end());
+    return m;
+  }
+  GroupChange Get(const fb::GroupChange& t) {
+    GroupChange m;
+    m.req_id = t.req_id();
+    m.group_id = t.group_id();
+    m.op = Op(t.op());
+    m.user_id = t.user_id();
+    Str(t.name(), m.name);
+    return m;
+  }
+  GetGroup Get(const fb::GetGroup& t) { return GetGroup{t.req_id(), t.group_id()}; }
+  GroupInfo Get(const fb::GroupInfo& t) {
+    GroupInfo m;
+    m.req_id = t.req_id();
+    m.status = static_cast<Code>(t.status());
+    m.group_id = t.group_id();
+    Str(t.name(), m.name);
+    m.created_ms = t.created_ms();
+    m.chat_seq = t.chat_seq();
+    if (!Count(t.members()) || t.members() == nullptr) return m;
+    m.members.reserve(t.members()->size());
+    for (const fb::GroupMember* x : *t.members()) m.members.push_back(GroupMember{x->user_id(), x->admin()});
     return m;
   }
   Ping Get(const fb::Ping& t) { return Ping{t.nonce()}; }
@@ -249,6 +292,10 @@ Result<Message> DecodeMessage(std::span<const uint8_t> body, const DecodeLimits&
     case fb::Msg::Ping: return Convert<fb::Ping>(frame, conv);
     case fb::Msg::Pong: return Convert<fb::Pong>(frame, conv);
     case fb::Msg::Error: return Convert<fb::Error>(frame, conv);
+    case fb::Msg::CreateGroup: return Convert<fb::CreateGroup>(frame, conv);
+    case fb::Msg::GroupChange: return Convert<fb::GroupChange>(frame, conv);
+    case fb::Msg::GetGroup: return Convert<fb::GetGroup>(frame, conv);
+    case fb::Msg::GroupInfo: return Convert<fb::GroupInfo>(frame, conv);
   }
   return Bad("unknown message type");
 }

@@ -69,7 +69,7 @@ Offset<fb::Welcome> Build(FlatBufferBuilder& b, const Welcome& m) {
 
 Offset<fb::Send> Build(FlatBufferBuilder& b, const Send& m) {
   auto text = Str(b, m.text);
-  return fb::CreateSend(b, m.client_seq, m.to_user, text, m.ack_inbox_seq);
+  return fb::CreateSend(b, m.client_seq, m.to_user, text, m.ack_inbox_seq, m.group_id);
 }
 
 Offset<fb::InboxAck> Build(FlatBufferBuilder& b, const InboxAck& m) {
@@ -105,7 +105,8 @@ Offset<fb::Deliver> Build(FlatBufferBuilder& b, const Deliver& m) {
     auto text = Str(b, it.text);
     items.push_back(fb::CreateInboxItem(b, it.seq, static_cast<fb::ItemKind>(it.kind), it.msg_id,
                                         it.sender_user, it.sender_device, it.to_user,
-                                        it.chat_seq, it.server_ts_ms, text));
+                                        it.chat_seq, it.server_ts_ms, text, it.group_id,
+                                        static_cast<fb::GroupOp>(it.event), it.event_user));
   }
   // An empty list is written as an empty vector, not omitted: both decode the same.
   return fb::CreateDeliver(b, b.CreateVector(items));
@@ -143,6 +144,32 @@ Offset<fb::Pong> Build(FlatBufferBuilder& b, const Pong& m) { return fb::CreateP
 Offset<fb::Error> Build(FlatBufferBuilder& b, const Error& m) {
   auto message = Str(b, m.message);
   return fb::CreateError(b, CodeValue(m.code), message);
+}
+
+Offset<fb::CreateGroup> Build(FlatBufferBuilder& b, const CreateGroup& m) {
+  auto name = Str(b, m.name);
+  auto members = m.members.empty() ? Offset<flatbuffers::Vector<uint64_t>>() : b.CreateVector(m.members);
+  return fb::CreateCreateGroup(b, m.req_id, name, members);
+}
+
+Offset<fb::GroupChange> Build(FlatBufferBuilder& b, const GroupChange& m) {
+  auto name = Str(b, m.name);
+  return fb::CreateGroupChange(b, m.req_id, m.group_id, static_cast<fb::GroupOp>(m.op), m.user_id,
+                               name);
+}
+
+Offset<fb::GetGroup> Build(FlatBufferBuilder& b, const GetGroup& m) {
+  return fb::CreateGetGroup(b, m.req_id, m.group_id);
+}
+
+Offset<fb::GroupInfo> Build(FlatBufferBuilder& b, const GroupInfo& m) {
+  auto name = Str(b, m.name);
+  std::vector<Offset<fb::GroupMember>> members;
+  members.reserve(m.members.size());
+  for (const GroupMember& x : m.members) members.push_back(fb::CreateGroupMember(b, x.user_id, x.admin));
+  auto list = members.empty() ? Offset<flatbuffers::Vector<Offset<fb::GroupMember>>>() : b.CreateVector(members);
+  return fb::CreateGroupInfo(b, m.req_id, CodeValue(m.status), m.group_id, name, list, m.created_ms,
+                             m.chat_seq);
 }
 
 // The union type number of a generated table, from the generated traits.

@@ -79,7 +79,7 @@ TEST(Messages, DecodedFieldsMatchTheEncodedOnes) {
 TEST(Messages, NamesDirectionsAndPreAuthAllowance) {
   const auto samples = SampleMessages();
   const char* kC2S = "RequestCode Verify Link Resume Send InboxAck ResolvePhone CreateLinkCode "
-                     "ListDevices UnlinkDevice ";
+                     "ListDevices UnlinkDevice CreateGroup GroupChange GetGroup ";
   const char* kPreAuth = "RequestCode Verify Link Resume CodeSent Welcome Ping Pong Error ";
   std::string c2s, s2c, both, preauth;
   for (const Message& m : samples) {
@@ -92,7 +92,7 @@ TEST(Messages, NamesDirectionsAndPreAuthAllowance) {
     if (AllowedBeforeAuth(m)) preauth += name;
   }
   EXPECT_EQ(c2s, kC2S);
-  EXPECT_EQ(s2c, "CodeSent Welcome SendAck Deliver Resolved LinkCode DeviceList Reply ");
+  EXPECT_EQ(s2c, "CodeSent Welcome SendAck Deliver Resolved LinkCode DeviceList Reply GroupInfo ");
   EXPECT_EQ(both, "Ping Pong Error ");
   EXPECT_EQ(preauth, kPreAuth);
 }
@@ -153,7 +153,15 @@ TEST(Messages, UnionTypeWithoutTableIsProtocol) {
 TEST(Messages, UnknownUnionTypeIsProtocol) {
   flatbuffers::FlatBufferBuilder b;
   auto ping = fb::CreatePing(b, 1);
-  b.Finish(fb::CreateFrame(b, static_cast<fb::Msg>(22), ping.Union()));
+  b.Finish(fb::CreateFrame(b, static_cast<fb::Msg>(26), ping.Union()));  // one past GroupInfo
+  std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
+}
+
+TEST(Messages, UnknownGroupOpIsProtocol) {
+  flatbuffers::FlatBufferBuilder b;
+  auto change = fb::CreateGroupChange(b, 1, 2, static_cast<fb::GroupOp>(8));
+  b.Finish(fb::CreateFrame(b, fb::Msg::GroupChange, change.Union()));
   std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
 }
@@ -161,7 +169,7 @@ TEST(Messages, UnknownUnionTypeIsProtocol) {
 TEST(Messages, UnknownItemKindIsProtocol) {
   flatbuffers::FlatBufferBuilder b;
   std::vector<flatbuffers::Offset<fb::InboxItem>> items{
-      fb::CreateInboxItem(b, 1, static_cast<fb::ItemKind>(3))};
+      fb::CreateInboxItem(b, 1, static_cast<fb::ItemKind>(4))};  // one past GroupEvent
   auto del = fb::CreateDeliver(b, b.CreateVector(items));
   b.Finish(fb::CreateFrame(b, fb::Msg::Deliver, del.Union()));
   std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());

@@ -39,6 +39,11 @@ inline std::vector<Message> SampleMessages() {
       Ping{0x1122334455667788},
       Pong{0x1122334455667788},
       Error{Code::kUnauthenticated, "Send before authentication"},
+      CreateGroup{9, "hikers", {9, 11}},
+      GroupChange{10, 0x1122334455667788, GroupOp::kAdd, 12, ""},
+      GetGroup{11, 0x1122334455667788},
+      GroupInfo{11, Code::kOk, 0x1122334455667788, "hikers", {GroupMember{7, true}, GroupMember{9, false}},
+                1700000000000, 3},
   };
 }
 

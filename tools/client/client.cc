@@ -120,6 +120,14 @@ Result<uint64_t> Client::Send(uint64_t to_user, std::string text) {
   return seq;
 }
 
+Result<uint64_t> Client::SendToGroup(uint64_t group_id, std::string text) {
+  Result<uint64_t> seq = core_.SendToGroup(group_id, std::move(text));
+  if (!seq.ok() || !connected()) return seq;
+  Stage();
+  Flush(options_.io_timeout_ms).IgnoreError();  // a drop leaves it pending: not a Send error
+  return seq;
+}
+
 void Client::Stage() {
   if (!connected()) return;
   for (wire::Message& m : core_.TakeOutgoing(SteadyNowMs())) session_->Send(m);

@@ -71,6 +71,8 @@ class Client {
   // Stores the message durably, then writes it if connected. Returns its client_seq.
   // Errors: kUnavailable (state could not be saved), kInvalidArgument (not registered).
   Result<uint64_t> Send(uint64_t to_user, std::string text);
+  // The same for a group message (PROTOCOL.md §3.10).
+  Result<uint64_t> SendToGroup(uint64_t group_id, std::string text);
 
   // Processes IO for at most timeout_ms: writes queued frames, reads and handles whatever
   // arrives, sends heartbeats. Returns last_error() once disconnected.
@@ -92,6 +94,13 @@ class Client {
   Result<wire::LinkCode> CreateLinkCode();
   Result<std::vector<wire::DeviceInfo>> ListDevices();
   Status UnlinkDevice(uint32_t device_id);  // the Reply status
+  // Groups. CreateGroup/GetGroup return the GroupInfo (errors: its status, e.g. kNotFound);
+  // ChangeGroup returns the chat seq of the membership event (errors: the Reply status, e.g.
+  // kForbidden for a non-admin).
+  Result<wire::GroupInfo> CreateGroup(const std::string& name, std::vector<uint64_t> members);
+  Result<uint64_t> ChangeGroup(uint64_t group_id, wire::GroupOp op, uint64_t user_id = 0,
+                               const std::string& name = "");
+  Result<wire::GroupInfo> GetGroup(uint64_t group_id);
 
   // ---- closing ----
   void Close();           // flush, half-close, drain (bounded), close

@@ -93,6 +93,7 @@ Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
         } else if constexpr (std::is_same_v<T, wire::Resolved> ||
                              std::is_same_v<T, wire::LinkCode> ||
                              std::is_same_v<T, wire::DeviceList> ||
+                             std::is_same_v<T, wire::GroupInfo> ||
                              std::is_same_v<T, wire::Reply>) {
           replies_[msg.req_id] = msg;
         }
@@ -192,8 +193,16 @@ Status ClientCore::OnDeliver(const wire::Deliver& d) {
 }
 
 Result<uint64_t> ClientCore::Send(uint64_t to_user, std::string text) {
+  return Store(PendingSend{0, to_user, std::move(text), 0});
+}
+
+Result<uint64_t> ClientCore::SendToGroup(uint64_t group_id, std::string text) {
+  return Store(PendingSend{0, 0, std::move(text), group_id});
+}
+
+Result<uint64_t> ClientCore::Store(PendingSend p) {
   if (!state_.registered()) return Status(Code::kInvalidArgument, "device not registered");
-  PendingSend p{state_.next_client_seq, to_user, std::move(text)};
+  p.client_seq = state_.next_client_seq;
   ClientState next = state_;
   next.next_client_seq++;
   next.unacked.push_back(p);
@@ -208,7 +217,7 @@ Result<uint64_t> ClientCore::Send(uint64_t to_user, std::string text) {
 
 void ClientCore::QueueSend(const PendingSend& p) {
   ++counters_.sends_written;
-  outgoing_.push_back(wire::Send{p.client_seq, p.to_user, p.text});
+  outgoing_.push_back(wire::Send{p.client_seq, p.to_user, p.text, 0, p.group_id});
 }
 
 uint32_t ClientCore::Request(wire::Message request) {

@@ -89,8 +89,11 @@ class ClientCore {
   // client_seq. Errors: kUnavailable (state not persisted; nothing was queued),
   // kInvalidArgument (not registered).
   Result<uint64_t> Send(uint64_t to_user, std::string text);
+  // The same for a message to group `group_id` (delivered to every member's devices).
+  Result<uint64_t> SendToGroup(uint64_t group_id, std::string text);
 
-  // Queues a request (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice) after giving it
+  // Queues a request (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice, CreateGroup,
+  // GroupChange, GetGroup) after giving it
   // a fresh req_id, which it returns. Precondition: authenticated().
   uint32_t Request(wire::Message request);
   // The answer to `req_id` once it arrived (moved out), else nullopt.
@@ -137,6 +140,7 @@ class ClientCore {
   void OnSendAck(const wire::SendAck& ack);
   Status OnDeliver(const wire::Deliver& d);
   void QueueSend(const PendingSend& p);
+  Result<uint64_t> Store(PendingSend p);
   void RecomputeLastAcked();
 
   StateStore* store_;

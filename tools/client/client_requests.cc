@@ -117,6 +117,42 @@ Status Client::UnlinkDevice(uint32_t device_id) {
   return ReplyStatus(r.value(), "Reply");
 }
 
+Result<wire::GroupInfo> Client::CreateGroup(const std::string& name, std::vector<uint64_t> members) {
+  Result<wire::Message> r = Request(wire::CreateGroup{0, name, std::move(members)});
+  if (!r.ok()) return r.status();
+  if (auto* info = std::get_if<wire::GroupInfo>(&r.value())) {
+    if (info->status != Code::kOk) return Status(info->status, "group not created");
+    return std::move(*info);
+  }
+  return ReplyStatus(r.value(), "GroupInfo");
+}
+
+Result<uint64_t> Client::ChangeGroup(uint64_t group_id, wire::GroupOp op, uint64_t user_id,
+                                     const std::string& name) {
+  Result<wire::Message> r = Request(wire::GroupChange{0, group_id, op, user_id, name});
+  if (!r.ok()) return r.status();
+  Status st = ReplyStatus(r.value(), "Reply");
+  if (!st.ok()) return st;
+  // The Reply's message carries the event's chat seq ("no change" when nothing happened).
+  const std::string& msg = std::get<wire::Reply>(r.value()).message;
+  uint64_t seq = 0;
+  for (char ch : msg) {
+    if (ch < '0' || ch > '9') return uint64_t{0};
+    seq = seq * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  return seq;
+}
+
+Result<wire::GroupInfo> Client::GetGroup(uint64_t group_id) {
+  Result<wire::Message> r = Request(wire::GetGroup{0, group_id});
+  if (!r.ok()) return r.status();
+  if (auto* info = std::get_if<wire::GroupInfo>(&r.value())) {
+    if (info->status != Code::kOk) return Status(info->status, "no such group");
+    return std::move(*info);
+  }
+  return ReplyStatus(r.value(), "GroupInfo");
+}
+
 void Client::Close() {
   if (!connected()) return;
   Stage();

@@ -105,8 +105,9 @@ std::string SerializeClientState(const ClientState& s) {
   put("next_client_seq", std::to_string(s.next_client_seq));
   put("last_acked_client_seq", std::to_string(s.last_acked_client_seq));
   for (const PendingSend& p : s.unacked) {
+    // A group send appends its group id as a fifth field; 1:1 lines keep the old format.
     put("pending", std::to_string(p.client_seq) + " " + std::to_string(p.to_user) + " " +
-                       Hex(p.text));
+                       Hex(p.text) + (p.group_id != 0 ? " " + std::to_string(p.group_id) : ""));
   }
   char sum[17];
   std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(Fnv1a64(out)));
@@ -145,15 +146,16 @@ Result<ClientState> ParseClientState(std::string_view text) {
     std::vector<std::string_view> f = Fields(line);
     std::string_view key = f[0];
     if (key == "pending") {
-      if (f.size() != 4) return Corrupt(line_no, "pending needs 3 fields");
+      if (f.size() != 4 && f.size() != 5) return Corrupt(line_no, "pending needs 3 or 4 fields");
       auto seq = ParseUint<uint64_t>(f[1]);
       auto to = ParseUint<uint64_t>(f[2]);
       auto txt = Unhex(f[3]);
-      if (!seq || !to || !txt) return Corrupt(line_no, "bad pending record");
+      auto group = f.size() == 5 ? ParseUint<uint64_t>(f[4]) : std::optional<uint64_t>(0);
+      if (!seq || !to || !txt || !group) return Corrupt(line_no, "bad pending record");
       if (!s.unacked.empty() && s.unacked.back().client_seq >= *seq) {
         return Corrupt(line_no, "pending records out of order");
       }
-      s.unacked.push_back(PendingSend{*seq, *to, std::move(*txt)});
+      s.unacked.push_back(PendingSend{*seq, *to, std::move(*txt), *group});
       continue;
     }
     if (f.size() != 2) return Corrupt(line_no, "expected `key value`");

@@ -32,6 +32,7 @@ struct PendingSend {
   uint64_t client_seq = 0;
   uint64_t to_user = 0;
   std::string text;
+  uint64_t group_id = 0;  // nonzero: a group message (to_user is 0)
   bool operator==(const PendingSend&) const = default;
 };
 

@@ -196,6 +196,7 @@ const char* KindName(wire::ItemKind k) {
     case wire::ItemKind::kMessage: return "message";
     case wire::ItemKind::kExpired: return "expired";
     case wire::ItemKind::kMissed: return "missed";
+    case wire::ItemKind::kGroupEvent: return "group_event";
   }
   return "unknown";
 }
