@@ -218,12 +218,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   // Heal: clean links, both devices resume until every send is answered and every item is in.
+  // A flipped byte can leave a connection that decodes nothing more (say a length prefix grew),
+  // so the client's dead-link rule (tools/client/link_policy.h) applies: a send still unanswered
+  // after two clean rounds with nothing left to write means the link is dead; drop and resume.
+  int unanswered[2] = {0, 0};
   for (int round = 0; round < 40; ++round) {
     for (Peer& y : w.p) {
       y.dicts = wire::DefaultDictOffer();
       if (!y.connected) w.Resume(y);
     }
     w.Settle(2);
+    for (int i = 0; i < 2; ++i) {
+      Peer& y = w.p[i];
+      const bool waiting = y.connected && !y.core->state().unacked.empty() && y.c2s.empty();
+      unanswered[i] = waiting ? unanswered[i] + 1 : 0;
+      if (unanswered[i] >= 2) {
+        w.Drop(y);
+        unanswered[i] = 0;
+      }
+    }
     bool done = true;
     for (Peer& y : w.p) done &= y.connected && y.core->authenticated() && y.core->state().unacked.empty();
     if (done) {
