@@ -24,9 +24,9 @@ FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/*_fuzz.cc)))
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev clang \
-  mosquitto libmosquitto-dev libpcap-dev tcpdump
+  mosquitto libmosquitto-dev libpcap-dev tcpdump libhttp-parser-dev libncurses-dev python3-boto3
 
-.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes fuzz clean
+.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes bench-fanout fuzz clean
 
 all: build
 
@@ -70,6 +70,12 @@ bench-weaknet: deps build
 # RSS per idle connection (plain and TLS, 10k each; CONNS= overrides) and reconnect cost per
 # TLS mode (cold, ticket, 0-RTT) through a fixed-delay proxy.
 CONNS ?= 10000
+# Group fan-out through the real ternd: a 256-member group, two devices per member, all online
+# and then all offline draining (one JSON line each; FANOUT_MESSAGES= messages per phase).
+FANOUT_MESSAGES ?= 200
+bench-fanout: deps build
+	$(BUILD)/bench/tern_e2e_fanout --members 256 --devices 2 --messages $(FANOUT_MESSAGES)
+
 bench-conns: deps build
 	$(BUILD)/bench/tern_e2e_conns --connections $(CONNS)
 	$(BUILD)/bench/tern_e2e_reconnect

@@ -21,6 +21,13 @@ const char* TableName(Table t) {
     case Table::kDedupe: return "dedupe";
     case Table::kExpiry: return "expiry";
     case Table::kGroups: return "groups";
+    case Table::kReceipts: return "receipts";
+    case Table::kRcptQueued: return "rcpt_queued";
+    case Table::kContacts: return "contacts";
+    case Table::kProfiles: return "profiles";
+    case Table::kChatSenders: return "chat_senders";
+    case Table::kAssets: return "assets";
+    case Table::kAssetRefs: return "asset_refs";
     case Table::kCount: break;
   }
   std::abort();  // not a table: an invariant violation, never a Status

@@ -38,6 +38,13 @@ enum class Table : uint8_t {
   kDedupe,      // (user_id, device_id, client_seq) -> SendResult
   kExpiry,      // (expire_at_ms, msg_id) -> ""
   kGroups,      // group_id -> GroupRecord (store/groups.h)
+  kReceipts,    // (chat key, user_id) -> ReceiptMarks: delivered / read up to chat seq
+  kRcptQueued,  // (user_id, device_id, chat key, reader, type) -> queue seq of a pending receipt
+  kContacts,    // (owner user_id, contact user_id) -> "" (found by contact discovery)
+  kProfiles,    // user_id -> ProfileRecord (status text, availability, privacy, last seen)
+  kChatSenders, // (chat key, user_id) -> last chat seq the user sent in that chat
+  kAssets,      // asset_id -> AssetRecord (media; server/asset_service.h)
+  kAssetRefs,   // (asset_id, chat key) -> "" (chats the asset was sent in)
   kCount
 };
 const char* TableName(Table t);
