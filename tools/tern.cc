@@ -74,6 +74,12 @@ std::string ItemLine(const wire::InboxItem& it) {
     case wire::ItemKind::kMissed:
       return "[" + std::to_string(it.chat_seq) + "] (message " + std::to_string(it.msg_id) +
              " from " + std::to_string(it.sender_user) + " expired before it reached you)";
+    case wire::ItemKind::kReceipt: {
+      // "{group 123} (receipt) 42 read up to [7]" / "(receipt) 42 delivered up to [7]"
+      const char* what = it.receipt == wire::ReceiptType::kRead ? "read" : "delivered";
+      return where + "(receipt) " + std::to_string(it.sender_user) + " " + what + " up to [" +
+             std::to_string(it.chat_seq) + "]";
+    }
   }
   return "";
 }

@@ -48,6 +48,16 @@ TERN_MESSAGE_TRAITS(CreateGroup, kClientToServer, false)
 TERN_MESSAGE_TRAITS(GroupChange, kClientToServer, false)
 TERN_MESSAGE_TRAITS(GetGroup, kClientToServer, false)
 TERN_MESSAGE_TRAITS(GroupInfo, kServerToClient, false)
+TERN_MESSAGE_TRAITS(ReadMark, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GetReceipts, kClientToServer, false)
+TERN_MESSAGE_TRAITS(ReceiptList, kServerToClient, false)
+TERN_MESSAGE_TRAITS(SetPresence, kClientToServer, false)
+TERN_MESSAGE_TRAITS(SubscribePresence, kClientToServer, false)
+TERN_MESSAGE_TRAITS(Presence, kServerToClient, false)
+TERN_MESSAGE_TRAITS(SetProfile, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GetProfiles, kClientToServer, false)
+TERN_MESSAGE_TRAITS(Profiles, kServerToClient, false)
+TERN_MESSAGE_TRAITS(SyncContacts, kClientToServer, false)
 
 #undef TERN_MESSAGE_TRAITS
 

@@ -111,7 +111,11 @@ enum class ItemKind : uint8_t {
   kExpired = 1,  // to the sender's devices: msg_id expired before reaching to_user
   kMissed = 2,   // to a recipient device: msg_id expired in this queue; text is absent
   kGroupEvent = 3,  // a membership change in group_id's chat order (event, event_user)
+  kReceipt = 4,     // sender_user delivered/read the chat up to chat_seq (receipt), §3.11
 };
+enum class ReceiptType : uint8_t { kNone = 0, kDelivered = 1, kRead = 2 };
+enum class Availability : uint8_t { kUnset = 0, kAvailable = 1, kBusy = 2, kAway = 3 };
+enum class Visibility : uint8_t { kEveryone = 0, kContacts = 1, kNobody = 2 };
 // A group operation (GroupChange.op) and what a kGroupEvent item reports (InboxItem.event).
 enum class GroupOp : uint8_t {
   kNone = 0,
@@ -137,6 +141,9 @@ struct InboxItem {
   uint64_t group_id = 0;   // nonzero: the item belongs to this group's chat
   GroupOp event = GroupOp::kNone;  // kGroupEvent items only
   uint64_t event_user = 0;         // kGroupEvent items: the member concerned
+  // kReceipt items: `sender_user` delivered/read the chat up to `chat_seq`. The chat is
+  // group_id when nonzero, else the 1:1 chat between sender_user and to_user.
+  ReceiptType receipt = ReceiptType::kNone;
 };
 struct Deliver {
   std::vector<InboxItem> items;  // ascending seq, no gaps within one frame
@@ -198,6 +205,72 @@ struct GroupInfo {
   uint64_t chat_seq = 0;  // last seq assigned in the group's chat
 };
 
+// ---- receipts, presence, profiles, contacts (PROTOCOL.md §3.11-§3.13) ----
+struct ReadMark {  // "I read the chat up to chat_seq"; answered by Reply once durable
+  uint32_t req_id = 0;
+  uint64_t peer_user = 0;  // the 1:1 chat with this user, or
+  uint64_t group_id = 0;   // this group's chat (exactly one of the two is nonzero)
+  uint64_t chat_seq = 0;
+};
+struct GetReceipts {  // answered by ReceiptList (members of the chat only)
+  uint32_t req_id = 0;
+  uint64_t peer_user = 0;
+  uint64_t group_id = 0;
+};
+struct ReceiptMark {
+  uint64_t user_id = 0;
+  uint64_t delivered_seq = 0;
+  uint64_t read_seq = 0;
+};
+struct ReceiptList {
+  uint32_t req_id = 0;
+  Code status = Code::kOk;
+  std::vector<ReceiptMark> marks;  // one per member (1:1: both users)
+};
+struct SetPresence {  // this connection is in the foreground (counts as online) or not
+  bool active = false;
+};
+struct SubscribePresence {  // replaces the connection's presence subscriptions
+  std::vector<uint64_t> users;
+};
+struct PresenceInfo {
+  uint64_t user_id = 0;
+  bool online = false;
+  uint64_t last_seen_ms = 0;  // 0 while online or when hidden by the user's privacy setting
+};
+struct Presence {  // ephemeral: never queued
+  std::vector<PresenceInfo> users;
+};
+inline constexpr uint8_t kProfileStatus = 1, kProfileAvailability = 2, kProfileLastSeen = 4;
+struct SetProfile {  // answered by Reply
+  uint32_t req_id = 0;
+  uint8_t fields = 0;  // which of the fields below to change (kProfile* bits)
+  std::string status;
+  Availability availability = Availability::kUnset;
+  Visibility last_seen = Visibility::kEveryone;
+};
+struct GetProfiles {  // answered by Profiles
+  uint32_t req_id = 0;
+  std::vector<uint64_t> users;
+};
+struct Profile {
+  uint64_t user_id = 0;
+  std::string phone;  // SyncContacts answers only
+  std::string status;
+  Availability availability = Availability::kUnset;
+  uint64_t updated_ms = 0;
+};
+struct Profiles {
+  uint32_t req_id = 0;
+  Code status = Code::kOk;
+  std::vector<Profile> profiles;
+  uint32_t retry_after_ms = 0;  // status kRateLimited
+};
+struct SyncContacts {  // contact discovery: which phones are registered; answered by Profiles
+  uint32_t req_id = 0;
+  std::vector<std::string> phones;
+};
+
 // ---- either direction, any time ----
 struct Ping {
   uint64_t nonce = 0;
@@ -213,7 +286,9 @@ struct Error {  // a fatal error: the sender closes the connection after it
 using Message = std::variant<RequestCode, Verify, Link, Resume, CodeSent, Welcome, Send, InboxAck,
                              ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice, SendAck,
                              Deliver, Resolved, LinkCode, DeviceList, Reply, Ping, Pong, Error,
-                             CreateGroup, GroupChange, GetGroup, GroupInfo>;
+                             CreateGroup, GroupChange, GetGroup, GroupInfo, ReadMark,
+                             GetReceipts, ReceiptList, SetPresence, SubscribePresence, Presence,
+                             SetProfile, GetProfiles, Profiles, SyncContacts>;
 
 const char* MessageName(const Message& m);
 

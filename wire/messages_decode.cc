@@ -56,6 +56,24 @@ class Converter {
     return static_cast<GroupOp>(op);
   }
 
+  // Any other unknown enum value: rejected the same way.
+  template <typename E, typename F>
+  E Enum(F v, F max, const char* what) {
+    if (v > max) {
+      Fail(what);
+      return E{};
+    }
+    return static_cast<E>(v);
+  }
+
+  template <typename V>
+  bool U64s(const V* v, std::vector<uint64_t>& out) {
+    if (v == nullptr) return true;
+    if (!Count(v)) return false;
+    out.assign(v->begin(), v->end());
+    return true;
+  }
+
   bool Fail(const char* why) {
     if (error_.ok()) error_ = Bad(why);
     return false;
@@ -160,6 +178,7 @@ class Converter {
       item.group_id = it->group_id();
       item.event = Op(it->event());
       item.event_user = it->event_user();
+      item.receipt = Enum<ReceiptType>(it->receipt(), fb::ReceiptType::MAX, "unknown ReceiptType");
       m.items.push_back(std::move(item));
     }
     return m;
@@ -223,6 +242,81 @@ class Converter {
     if (!Count(t.members()) || t.members() == nullptr) return m;
     m.members.reserve(t.members()->size());
     for (const fb::GroupMember* x : *t.members()) m.members.push_back(GroupMember{x->user_id(), x->admin()});
+    return m;
+  }
+  ReadMark Get(const fb::ReadMark& t) {
+    return ReadMark{t.req_id(), t.peer_user(), t.group_id(), t.chat_seq()};
+  }
+  GetReceipts Get(const fb::GetReceipts& t) {
+    return GetReceipts{t.req_id(), t.peer_user(), t.group_id()};
+  }
+  ReceiptList Get(const fb::ReceiptList& t) {
+    ReceiptList m;
+    m.req_id = t.req_id();
+    m.status = static_cast<Code>(t.status());
+    if (!Count(t.marks()) || t.marks() == nullptr) return m;
+    m.marks.reserve(t.marks()->size());
+    for (const fb::ReceiptMark* x : *t.marks())
+      m.marks.push_back(ReceiptMark{x->user_id(), x->delivered_seq(), x->read_seq()});
+    return m;
+  }
+  SetPresence Get(const fb::SetPresence& t) { return SetPresence{t.active()}; }
+  SubscribePresence Get(const fb::SubscribePresence& t) {
+    SubscribePresence m;
+    U64s(t.users(), m.users);
+    return m;
+  }
+  Presence Get(const fb::Presence& t) {
+    Presence m;
+    if (!Count(t.users()) || t.users() == nullptr) return m;
+    m.users.reserve(t.users()->size());
+    for (const fb::PresenceInfo* x : *t.users())
+      m.users.push_back(PresenceInfo{x->user_id(), x->online(), x->last_seen_ms()});
+    return m;
+  }
+  SetProfile Get(const fb::SetProfile& t) {
+    SetProfile m;
+    m.req_id = t.req_id();
+    m.fields = t.fields();
+    Str(t.status(), m.status);
+    m.availability = Enum<Availability>(t.availability(), fb::Availability::MAX, "unknown Availability");
+    m.last_seen = Enum<Visibility>(t.last_seen(), fb::Visibility::MAX, "unknown Visibility");
+    return m;
+  }
+  GetProfiles Get(const fb::GetProfiles& t) {
+    GetProfiles m;
+    m.req_id = t.req_id();
+    U64s(t.users(), m.users);
+    return m;
+  }
+  Profiles Get(const fb::Profiles& t) {
+    Profiles m;
+    m.req_id = t.req_id();
+    m.status = static_cast<Code>(t.status());
+    m.retry_after_ms = t.retry_after_ms();
+    if (!Count(t.profiles()) || t.profiles() == nullptr) return m;
+    m.profiles.reserve(t.profiles()->size());
+    for (const fb::Profile* x : *t.profiles()) {
+      Profile p;
+      p.user_id = x->user_id();
+      Str(x->phone(), p.phone);
+      Str(x->status(), p.status);
+      p.availability = Enum<Availability>(x->availability(), fb::Availability::MAX, "unknown Availability");
+      p.updated_ms = x->updated_ms();
+      m.profiles.push_back(std::move(p));
+    }
+    return m;
+  }
+  SyncContacts Get(const fb::SyncContacts& t) {
+    SyncContacts m;
+    m.req_id = t.req_id();
+    if (!Count(t.phones()) || t.phones() == nullptr) return m;
+    m.phones.reserve(t.phones()->size());
+    for (const flatbuffers::String* x : *t.phones()) {
+      std::string p;
+      if (!Str(x, p)) break;
+      m.phones.push_back(std::move(p));
+    }
     return m;
   }
   Ping Get(const fb::Ping& t) { return Ping{t.nonce()}; }
@@ -296,6 +390,16 @@ Result<Message> DecodeMessage(std::span<const uint8_t> body, const DecodeLimits&
     case fb::Msg::GroupChange: return Convert<fb::GroupChange>(frame, conv);
     case fb::Msg::GetGroup: return Convert<fb::GetGroup>(frame, conv);
     case fb::Msg::GroupInfo: return Convert<fb::GroupInfo>(frame, conv);
+    case fb::Msg::ReadMark: return Convert<fb::ReadMark>(frame, conv);
+    case fb::Msg::GetReceipts: return Convert<fb::GetReceipts>(frame, conv);
+    case fb::Msg::ReceiptList: return Convert<fb::ReceiptList>(frame, conv);
+    case fb::Msg::SetPresence: return Convert<fb::SetPresence>(frame, conv);
+    case fb::Msg::SubscribePresence: return Convert<fb::SubscribePresence>(frame, conv);
+    case fb::Msg::Presence: return Convert<fb::Presence>(frame, conv);
+    case fb::Msg::SetProfile: return Convert<fb::SetProfile>(frame, conv);
+    case fb::Msg::GetProfiles: return Convert<fb::GetProfiles>(frame, conv);
+    case fb::Msg::Profiles: return Convert<fb::Profiles>(frame, conv);
+    case fb::Msg::SyncContacts: return Convert<fb::SyncContacts>(frame, conv);
   }
   return Bad("unknown message type");
 }

@@ -106,7 +106,8 @@ Offset<fb::Deliver> Build(FlatBufferBuilder& b, const Deliver& m) {
     items.push_back(fb::CreateInboxItem(b, it.seq, static_cast<fb::ItemKind>(it.kind), it.msg_id,
                                         it.sender_user, it.sender_device, it.to_user,
                                         it.chat_seq, it.server_ts_ms, text, it.group_id,
-                                        static_cast<fb::GroupOp>(it.event), it.event_user));
+                                        static_cast<fb::GroupOp>(it.event), it.event_user,
+                                        static_cast<fb::ReceiptType>(it.receipt)));
   }
   // An empty list is written as an empty vector, not omitted: both decode the same.
   return fb::CreateDeliver(b, b.CreateVector(items));
@@ -170,6 +171,74 @@ Offset<fb::GroupInfo> Build(FlatBufferBuilder& b, const GroupInfo& m) {
   auto list = members.empty() ? Offset<flatbuffers::Vector<Offset<fb::GroupMember>>>() : b.CreateVector(members);
   return fb::CreateGroupInfo(b, m.req_id, CodeValue(m.status), m.group_id, name, list, m.created_ms,
                              m.chat_seq);
+}
+
+Offset<fb::ReadMark> Build(FlatBufferBuilder& b, const ReadMark& m) {
+  return fb::CreateReadMark(b, m.req_id, m.peer_user, m.group_id, m.chat_seq);
+}
+
+Offset<fb::GetReceipts> Build(FlatBufferBuilder& b, const GetReceipts& m) {
+  return fb::CreateGetReceipts(b, m.req_id, m.peer_user, m.group_id);
+}
+
+Offset<fb::ReceiptList> Build(FlatBufferBuilder& b, const ReceiptList& m) {
+  std::vector<Offset<fb::ReceiptMark>> marks;
+  marks.reserve(m.marks.size());
+  for (const ReceiptMark& x : m.marks)
+    marks.push_back(fb::CreateReceiptMark(b, x.user_id, x.delivered_seq, x.read_seq));
+  auto list = marks.empty() ? Offset<flatbuffers::Vector<Offset<fb::ReceiptMark>>>() : b.CreateVector(marks);
+  return fb::CreateReceiptList(b, m.req_id, CodeValue(m.status), list);
+}
+
+Offset<fb::SetPresence> Build(FlatBufferBuilder& b, const SetPresence& m) {
+  return fb::CreateSetPresence(b, m.active);
+}
+
+Offset<fb::SubscribePresence> Build(FlatBufferBuilder& b, const SubscribePresence& m) {
+  auto users = m.users.empty() ? Offset<flatbuffers::Vector<uint64_t>>() : b.CreateVector(m.users);
+  return fb::CreateSubscribePresence(b, users);
+}
+
+Offset<fb::Presence> Build(FlatBufferBuilder& b, const Presence& m) {
+  std::vector<Offset<fb::PresenceInfo>> users;
+  users.reserve(m.users.size());
+  for (const PresenceInfo& x : m.users)
+    users.push_back(fb::CreatePresenceInfo(b, x.user_id, x.online, x.last_seen_ms));
+  auto list = users.empty() ? Offset<flatbuffers::Vector<Offset<fb::PresenceInfo>>>() : b.CreateVector(users);
+  return fb::CreatePresence(b, list);
+}
+
+Offset<fb::SetProfile> Build(FlatBufferBuilder& b, const SetProfile& m) {
+  auto status = Str(b, m.status);
+  return fb::CreateSetProfile(b, m.req_id, m.fields, status,
+                              static_cast<fb::Availability>(m.availability),
+                              static_cast<fb::Visibility>(m.last_seen));
+}
+
+Offset<fb::GetProfiles> Build(FlatBufferBuilder& b, const GetProfiles& m) {
+  auto users = m.users.empty() ? Offset<flatbuffers::Vector<uint64_t>>() : b.CreateVector(m.users);
+  return fb::CreateGetProfiles(b, m.req_id, users);
+}
+
+Offset<fb::Profiles> Build(FlatBufferBuilder& b, const Profiles& m) {
+  std::vector<Offset<fb::Profile>> list;
+  list.reserve(m.profiles.size());
+  for (const Profile& x : m.profiles) {
+    auto phone = Str(b, x.phone);
+    auto status = Str(b, x.status);
+    list.push_back(fb::CreateProfile(b, x.user_id, phone, status,
+                                     static_cast<fb::Availability>(x.availability), x.updated_ms));
+  }
+  auto vec = list.empty() ? Offset<flatbuffers::Vector<Offset<fb::Profile>>>() : b.CreateVector(list);
+  return fb::CreateProfiles(b, m.req_id, CodeValue(m.status), vec, m.retry_after_ms);
+}
+
+Offset<fb::SyncContacts> Build(FlatBufferBuilder& b, const SyncContacts& m) {
+  std::vector<Offset<flatbuffers::String>> phones;
+  phones.reserve(m.phones.size());
+  for (const std::string& p : m.phones) phones.push_back(b.CreateString(p));
+  auto vec = phones.empty() ? Offset<flatbuffers::Vector<Offset<flatbuffers::String>>>() : b.CreateVector(phones);
+  return fb::CreateSyncContacts(b, m.req_id, vec);
 }
 
 // The union type number of a generated table, from the generated traits.

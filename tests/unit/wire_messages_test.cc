@@ -79,7 +79,8 @@ TEST(Messages, DecodedFieldsMatchTheEncodedOnes) {
 TEST(Messages, NamesDirectionsAndPreAuthAllowance) {
   const auto samples = SampleMessages();
   const char* kC2S = "RequestCode Verify Link Resume Send InboxAck ResolvePhone CreateLinkCode "
-                     "ListDevices UnlinkDevice CreateGroup GroupChange GetGroup ";
+                     "ListDevices UnlinkDevice CreateGroup GroupChange GetGroup ReadMark GetReceipts "
+                     "SetPresence SubscribePresence SetProfile GetProfiles SyncContacts ";
   const char* kPreAuth = "RequestCode Verify Link Resume CodeSent Welcome Ping Pong Error ";
   std::string c2s, s2c, both, preauth;
   for (const Message& m : samples) {
@@ -92,7 +93,8 @@ TEST(Messages, NamesDirectionsAndPreAuthAllowance) {
     if (AllowedBeforeAuth(m)) preauth += name;
   }
   EXPECT_EQ(c2s, kC2S);
-  EXPECT_EQ(s2c, "CodeSent Welcome SendAck Deliver Resolved LinkCode DeviceList Reply GroupInfo ");
+  EXPECT_EQ(s2c, "CodeSent Welcome SendAck Deliver Resolved LinkCode DeviceList Reply GroupInfo "
+                 "ReceiptList Presence Profiles ");
   EXPECT_EQ(both, "Ping Pong Error ");
   EXPECT_EQ(preauth, kPreAuth);
 }
@@ -153,7 +155,7 @@ TEST(Messages, UnionTypeWithoutTableIsProtocol) {
 TEST(Messages, UnknownUnionTypeIsProtocol) {
   flatbuffers::FlatBufferBuilder b;
   auto ping = fb::CreatePing(b, 1);
-  b.Finish(fb::CreateFrame(b, static_cast<fb::Msg>(26), ping.Union()));  // one past GroupInfo
+  b.Finish(fb::CreateFrame(b, static_cast<fb::Msg>(36), ping.Union()));  // one past SyncContacts
   std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
 }
@@ -169,11 +171,41 @@ TEST(Messages, UnknownGroupOpIsProtocol) {
 TEST(Messages, UnknownItemKindIsProtocol) {
   flatbuffers::FlatBufferBuilder b;
   std::vector<flatbuffers::Offset<fb::InboxItem>> items{
-      fb::CreateInboxItem(b, 1, static_cast<fb::ItemKind>(4))};  // one past GroupEvent
+      fb::CreateInboxItem(b, 1, static_cast<fb::ItemKind>(5))};  // one past Receipt
   auto del = fb::CreateDeliver(b, b.CreateVector(items));
   b.Finish(fb::CreateFrame(b, fb::Msg::Deliver, del.Union()));
   std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
+}
+
+TEST(Messages, UnknownReceiptTypeIsProtocol) {
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<flatbuffers::Offset<fb::InboxItem>> items{fb::CreateInboxItem(
+      b, 1, fb::ItemKind::Receipt, 0, 7, 0, 9, 17, 0, 0, 0, fb::GroupOp::None, 0,
+      static_cast<fb::ReceiptType>(3))};  // one past Read
+  auto del = fb::CreateDeliver(b, b.CreateVector(items));
+  b.Finish(fb::CreateFrame(b, fb::Msg::Deliver, del.Union()));
+  std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
+}
+
+TEST(Messages, UnknownVisibilityIsProtocol) {
+  flatbuffers::FlatBufferBuilder b;
+  auto set = fb::CreateSetProfile(b, 1, 4, 0, fb::Availability::Unset, static_cast<fb::Visibility>(3));
+  b.Finish(fb::CreateFrame(b, fb::Msg::SetProfile, set.Union()));
+  std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
+}
+
+TEST(Messages, ReceiptItemRoundTrips) {
+  InboxItem it{5, ItemKind::kReceipt, 0, 9, 0, 7, 17, 1700000000000, ""};
+  it.receipt = ReceiptType::kRead;
+  auto got = Decode(EncodeMessage(Deliver{{it}}));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const auto& item = std::get<Deliver>(got.value()).items.at(0);
+  EXPECT_EQ(item.kind, ItemKind::kReceipt);
+  EXPECT_EQ(item.receipt, ReceiptType::kRead);
+  EXPECT_EQ(item.chat_seq, 17u);
 }
 
 TEST(Messages, TooManyItemsIsProtocol) {

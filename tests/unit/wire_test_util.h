@@ -44,6 +44,17 @@ inline std::vector<Message> SampleMessages() {
       GetGroup{11, 0x1122334455667788},
       GroupInfo{11, Code::kOk, 0x1122334455667788, "hikers", {GroupMember{7, true}, GroupMember{9, false}},
                 1700000000000, 3},
+      ReadMark{12, 9, 0, 17},
+      GetReceipts{13, 0, 0x1122334455667788},
+      ReceiptList{13, Code::kOk, {ReceiptMark{7, 17, 15}, ReceiptMark{9, 17, 17}}},
+      SetPresence{true},
+      SubscribePresence{{7, 9}},
+      Presence{{PresenceInfo{7, true, 0}, PresenceInfo{9, false, 1700000000000}}},
+      SetProfile{14, kProfileStatus | kProfileLastSeen, "hiking", Availability::kUnset,
+                 Visibility::kContacts},
+      GetProfiles{15, {7, 9}},
+      Profiles{16, Code::kOk, {Profile{9, "+15550001", "hiking", Availability::kBusy, 1700000000000}}, 0},
+      SyncContacts{16, {"+15550001", "+15550002"}},
   };
 }
 
