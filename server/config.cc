@@ -77,6 +77,14 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   Add(app, "max_devices", c.max_devices, "devices per user (primary + linked)");
   Add(app, "max_group_members", c.max_group_members, "members per group, creator included");
   Add(app, "max_group_name_bytes", c.max_group_name_bytes, "longest group name");
+  Add(app, "presence_offline_grace_ms", c.presence_offline_grace_ms,
+      "a user is shown offline only after being gone this long (drops shorter than it are hidden)");
+  Add(app, "max_presence_subscriptions", c.max_presence_subscriptions, "users one connection may watch");
+  Add(app, "max_status_bytes", c.max_status_bytes, "longest profile status text");
+  Add(app, "max_profiles_per_request", c.max_profiles_per_request, "users per GetProfiles");
+  Add(app, "discovery_max_batch", c.discovery_max_batch, "phone numbers per SyncContacts");
+  Add(app, "discovery_burst", c.discovery_burst, "phone lookups a user may make at once");
+  Add(app, "discovery_per_hour", c.discovery_per_hour, "phone lookups per hour once the burst is spent");
   auto* fault = app.add_option("--test-fail-commits-after", c.test_fail_commits_after,
                                "TESTING ONLY: fail every store commit after the first N");
   fault->group("");  // hidden from --help
@@ -94,6 +102,13 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   if (c.default_inflight == 0 || c.max_inflight == 0 || c.deliver_max_items == 0)
     return Status(Code::kInvalidArgument, "windows and batch sizes must be >= 1");
   if (c.max_group_members < 2) return Status(Code::kInvalidArgument, "max_group_members must be >= 2");
+  if (c.discovery_max_batch == 0 || c.discovery_max_batch > 4096 || c.max_profiles_per_request == 0 ||
+      c.max_profiles_per_request > 4096 || c.max_presence_subscriptions > 4096 ||
+      c.discovery_max_batch > c.discovery_burst)
+    return Status(Code::kInvalidArgument,
+                  "discovery_max_batch and max_profiles_per_request must be 1..4096, "
+                  "max_presence_subscriptions at most 4096 (the decoder's list limit), "
+                  "discovery_max_batch at most discovery_burst");
   if (c.heartbeat_ms < 1000) return Status(Code::kInvalidArgument, "heartbeat_ms must be >= 1000");
   if (c.tls_cert.empty() != c.tls_key.empty()) return Status(Code::kInvalidArgument, "tls_cert and tls_key go together");
   if (c.tls_ticket_lifetime_s == 0 || c.tls_ticket_lifetime_s > 604800)

@@ -60,6 +60,15 @@ struct Config {
   uint32_t max_group_members = 1024;      // members per group, creator included
   uint32_t max_group_name_bytes = 128;
 
+  // Presence, profiles, contact discovery (wire/PROTOCOL.md §3.12, §3.13).
+  uint32_t presence_offline_grace_ms = 5000;  // a drop shorter than this never shows as offline
+  uint32_t max_presence_subscriptions = 256;  // users one connection watches
+  uint32_t max_status_bytes = 139;            // profile status text
+  uint32_t max_profiles_per_request = 256;    // GetProfiles users
+  uint32_t discovery_max_batch = 1000;        // phones per SyncContacts
+  uint32_t discovery_burst = 2000;            // phones a user may look up at once (bucket size)
+  uint32_t discovery_per_hour = 200;          // bucket refill: phones per hour afterwards
+
   // Testing only: every store commit after the first N fails (0 = off).
   uint64_t test_fail_commits_after = 0;
 };

@@ -33,6 +33,7 @@ ConnId Core::OnOpen(uint64_t now_ms) {
 }
 
 void Core::OnBytes(ConnId id, std::span<const uint8_t> bytes, uint64_t now_ms) {
+  now_ms_ = now_ms;
   Conn* c = Find(id);
   if (c == nullptr || c->closing) return;
   c->last_rx_ms = now_ms;
@@ -46,8 +47,11 @@ void Core::OnBytes(ConnId id, std::span<const uint8_t> bytes, uint64_t now_ms) {
 }
 
 void Core::OnClosed(ConnId id, uint64_t now_ms) {
+  now_ms_ = now_ms;
   Conn* c = Find(id);
   if (c == nullptr) return;
+  PresenceOff(*c, now_ms);
+  Unwatch(*c);
   if (c->authed) {
     auto it = online_.find(c->dev);
     if (it != online_.end() && it->second == id) online_.erase(it);
@@ -70,6 +74,7 @@ void Core::Violation(Conn& c, const Status& s) {
   if (IsProtocolViolation(s.code()) && s.code() != Code::kShuttingDown) ++stats_.protocol_errors;
   if (!c.session.failed()) c.session.Fail(s);
   c.closing = true;
+  PresenceOff(c, now_ms_);
   if (c.authed) {
     auto it = online_.find(c.dev);
     if (it != online_.end() && it->second == c.id) online_.erase(it);
@@ -95,13 +100,20 @@ void Core::Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms) {
         else if constexpr (std::is_same_v<T, wire::Resume>) HandleResume(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::Send>) HandleSend(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::InboxAck>) HandleInboxAck(c, msg, now_ms);
-        else if constexpr (std::is_same_v<T, wire::ResolvePhone>) HandleResolvePhone(c, msg);
+        else if constexpr (std::is_same_v<T, wire::ResolvePhone>) HandleResolvePhone(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::CreateLinkCode>) HandleCreateLinkCode(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::ListDevices>) HandleListDevices(c, msg);
         else if constexpr (std::is_same_v<T, wire::UnlinkDevice>) HandleUnlinkDevice(c, msg);
         else if constexpr (std::is_same_v<T, wire::CreateGroup>) HandleCreateGroup(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::GroupChange>) HandleGroupChange(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::GetGroup>) HandleGetGroup(c, msg);
+        else if constexpr (std::is_same_v<T, wire::ReadMark>) HandleReadMark(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::GetReceipts>) HandleGetReceipts(c, msg);
+        else if constexpr (std::is_same_v<T, wire::SetPresence>) HandleSetPresence(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::SubscribePresence>) HandleSubscribePresence(c, msg);
+        else if constexpr (std::is_same_v<T, wire::SetProfile>) HandleSetProfile(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::GetProfiles>) HandleGetProfiles(c, msg);
+        else if constexpr (std::is_same_v<T, wire::SyncContacts>) HandleSyncContacts(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::Ping>) {
           uint64_t nonce = msg.nonce;
           Stage(c.id, [this, id = c.id, nonce](bool) {
@@ -155,7 +167,7 @@ void Core::RefuseHandshake(Conn& c, Code code, const std::string& why) {
 }
 
 void Core::EndTurn(uint64_t now_ms) {
-  (void)now_ms;
+  now_ms_ = now_ms;
   bool committed = !turn_failed_;
   const bool wrote = txn_ != nullptr;
   if (txn_) {
@@ -182,7 +194,7 @@ void Core::EndTurn(uint64_t now_ms) {
   pending.swap(pending_);
   for (auto& p : pending) p.fn(committed);
 
-  if (!pump_.empty()) {
+  if (!pump_.empty() || !presence_changed_.empty() || !presence_snapshots_.empty()) {
     auto read = env_.Begin(false);
     if (read.ok()) {
       std::set<store::DeviceKey> devices;
@@ -192,6 +204,7 @@ void Core::EndTurn(uint64_t now_ms) {
         if (it == online_.end()) continue;
         if (Conn* c = Find(it->second)) Pump(*c, *read.value());
       }
+      FlushPresence(*read.value());
       read.value()->Abort();
     } else {
       std::fprintf(stderr, "ternd: read txn failed: %s\n", read.status().ToString().c_str());
@@ -234,6 +247,7 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
       it.group_id = e.group_id;
       it.event = static_cast<wire::GroupOp>(e.event);
       it.event_user = e.event_user;
+      it.receipt = static_cast<wire::ReceiptType>(e.receipt);
       c.unacked.push_back(e.seq);
       d.items.push_back(std::move(it));
     }
@@ -253,6 +267,7 @@ void Core::Attach(Conn& c, const store::DeviceKey& d, uint32_t window) {
   c.window = window;
   c.unacked.clear();
   online_[d] = c.id;
+  PresenceOn(c);
 }
 
 void Core::Kick(const store::DeviceKey& d, Code code, const std::string& why) {
@@ -261,6 +276,7 @@ void Core::Kick(const store::DeviceKey& d, Code code, const std::string& why) {
   ConnId id = it->second;
   online_.erase(it);
   if (Conn* c = Find(id)) {
+    PresenceOff(*c, now_ms_);
     c->authed = false;
     c->session.Fail(Status(code, why));
     c->closing = true;
@@ -294,6 +310,8 @@ std::vector<Core::Outgoing> Core::TakeOutgoing() {
 }
 
 void Core::OnTick(uint64_t now_ms) {
+  now_ms_ = now_ms;
+  PresenceTick(now_ms);
   uint64_t silent_limit = static_cast<uint64_t>(config_.heartbeat_ms) * 3 / 2;
   for (auto& [id, c] : conns_) {
     if (c->closing) continue;
@@ -311,6 +329,7 @@ void Core::OnTick(uint64_t now_ms) {
 
 uint64_t Core::NextDeadline() const {
   uint64_t next = next_expiry_ms_;
+  if (!offline_due_.empty()) next = std::min(next, offline_due_.begin()->first);
   uint64_t silent_limit = static_cast<uint64_t>(config_.heartbeat_ms) * 3 / 2;
   for (const auto& [id, c] : conns_) {
     if (c->closing) continue;

@@ -30,6 +30,7 @@
 #include "store/accounts.h"
 #include "store/kv.h"
 #include "store/mailbox.h"
+#include "wire/messages.h"
 #include "wire/session.h"
 
 namespace tern::server {
@@ -120,7 +121,7 @@ class Core {
   void HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms);
   void HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms);
   void HandleInboxAck(Conn& c, const wire::InboxAck& m, uint64_t now_ms);
-  void HandleResolvePhone(Conn& c, const wire::ResolvePhone& m);
+  void HandleResolvePhone(Conn& c, const wire::ResolvePhone& m, uint64_t now_ms);
   void HandleCreateLinkCode(Conn& c, const wire::CreateLinkCode& m, uint64_t now_ms);
   void HandleListDevices(Conn& c, const wire::ListDevices& m);
   void HandleUnlinkDevice(Conn& c, const wire::UnlinkDevice& m);
@@ -128,6 +129,35 @@ class Core {
   void HandleCreateGroup(Conn& c, const wire::CreateGroup& m, uint64_t now_ms);
   void HandleGroupChange(Conn& c, const wire::GroupChange& m, uint64_t now_ms);
   void HandleGetGroup(Conn& c, const wire::GetGroup& m);
+  // Receipts (server/handle_receipts.cc).
+  void HandleReadMark(Conn& c, const wire::ReadMark& m, uint64_t now_ms);
+  void HandleGetReceipts(Conn& c, const wire::GetReceipts& m);
+  // Delivered marks from the message items a device just acknowledged.
+  Status OnDelivered(store::KvTxn& t, const store::DeviceKey& reader,
+                     const std::vector<store::AckedMessage>& acked, uint64_t now_ms);
+  // Queues a receipt (reader reached `seq` of `chat`, moving from `old_seq`) for the devices of
+  // the senders it concerns, and for a read mark also the reader's other devices.
+  Status NotifyReceipt(store::KvTxn& t, const store::ChatKey& chat, const store::DeviceKey& reader,
+                       uint8_t type, uint64_t seq, uint64_t old_seq, uint64_t now_ms);
+  // Presence (server/presence.cc).
+  void HandleSetPresence(Conn& c, const wire::SetPresence& m, uint64_t now_ms);
+  void HandleSubscribePresence(Conn& c, const wire::SubscribePresence& m);
+  void PresenceOn(Conn& c);                  // c counts toward its user being online
+  void PresenceOff(Conn& c, uint64_t now_ms); // c no longer counts
+  void Unwatch(Conn& c);
+  void PresenceTick(uint64_t now_ms);
+  void FlushPresence(store::KvTxn& read);
+  // What `viewer` may see of `user` now.
+  Result<wire::PresenceInfo> PresenceOf(store::KvTxn& t, uint64_t user, uint64_t viewer);
+  // Profiles and contact discovery (server/handle_social.cc).
+  void HandleSetProfile(Conn& c, const wire::SetProfile& m, uint64_t now_ms);
+  void HandleGetProfiles(Conn& c, const wire::GetProfiles& m);
+  void HandleSyncContacts(Conn& c, const wire::SyncContacts& m, uint64_t now_ms);
+  // Takes `n` lookups from the user's discovery budget; false (and *retry_ms) when short.
+  Result<bool> SpendDiscovery(store::KvTxn& t, uint64_t user, uint64_t n, uint64_t now_ms,
+                              uint32_t* retry_ms);
+  // Stages Reply{req_id, code} (code becomes unavailable if the turn's commit fails).
+  void StageReply(ConnId id, uint32_t req_id, Code code, std::string message = {});
   // Every device of every user in `users`, except `skip`, each once, with its queue ensured.
   // Sets *full when one of those queues is at queue_cap.
   Result<std::vector<store::DeviceKey>> ChatTargets(store::KvTxn& t, std::span<const uint64_t> users,
@@ -161,6 +191,21 @@ class Core {
   Status turn_error_;
   std::vector<Pending> pending_;
   uint64_t next_expiry_ms_ = 0;
+  uint64_t now_ms_ = 0;  // time of the latest event (for paths without a now_ms argument)
+
+  // Presence (ephemeral, memory only): per user, connections counting toward "online"; a user
+  // whose count fell to 0 is shown offline only after presence_offline_grace_ms.
+  struct UserPresence {
+    uint32_t active = 0;
+    bool shown_online = false;
+    uint64_t offline_at = 0;  // nonzero: count is 0 since left_ms; show offline at this time
+    uint64_t left_ms = 0;
+  };
+  std::unordered_map<uint64_t, UserPresence> presence_;
+  std::set<std::pair<uint64_t, uint64_t>> offline_due_;  // (offline_at, user)
+  std::unordered_map<uint64_t, std::vector<ConnId>> watchers_;  // user -> watching connections
+  std::set<uint64_t> presence_changed_;                  // users to push at the end of the turn
+  std::vector<std::pair<ConnId, std::vector<uint64_t>>> presence_snapshots_;  // after subscribe
 };
 
 }  // namespace tern::server

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "server/core.h"
@@ -52,6 +53,12 @@ struct Core::Conn {
   uint32_t window = 0;
   uint64_t sent_seq = 0;          // highest inbox seq written to this connection
   SeqFifo unacked;                // inbox seqs sent, not yet acknowledged (size <= window)
+
+  // Presence: whether the client says it is in the foreground (SetPresence), whether this
+  // connection currently counts toward its user being online, and the users it watches.
+  bool active = true;
+  bool counted = false;
+  std::unique_ptr<std::vector<uint64_t>> watching;
 };
 
 }  // namespace tern::server

@@ -5,6 +5,7 @@
 
 #include "server/core.h"
 #include "server/core_conn.h"
+#include "store/receipts.h"
 #include "wire/compress.h"
 
 namespace tern::server {
@@ -104,6 +105,7 @@ void Core::HandleVerify(Conn& c, const wire::Verify& m, uint64_t now_ms) {
     for (const auto& d : *devices) {
       store::DeviceKey k{d.user_id, d.device_id};
       if (Status s = mb.DropQueue(k); !s.ok()) return HandshakeStoreError(c, s);
+      if (Status s = store::Receipts(*t).ForgetDevice(k); !s.ok()) return HandshakeStoreError(c, s);
       if (Status s = mb.PruneSendResults(k, UINT64_MAX); !s.ok()) return HandshakeStoreError(c, s);
       if (Status s = acc.DeleteDevice(d.user_id, d.device_id); !s.ok()) return HandshakeStoreError(c, s);
       Stage(c.id, [this, k](bool committed) {

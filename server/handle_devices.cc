@@ -1,6 +1,8 @@
 // Account requests from an authenticated device: link codes, device list, unlink, phone lookup.
 #include "server/core.h"
 #include "server/core_conn.h"
+#include "store/receipts.h"
+#include "store/social.h"
 
 namespace tern::server {
 namespace {
@@ -11,13 +13,26 @@ constexpr int kLinkCodeChars = 12;  // 60 bits
 
 }  // namespace
 
-void Core::HandleResolvePhone(Conn& c, const wire::ResolvePhone& m) {
+void Core::HandleResolvePhone(Conn& c, const wire::ResolvePhone& m, uint64_t now_ms) {
   wire::Resolved r{m.req_id, 0};
   store::KvTxn* t = Txn();
   if (t != nullptr) {
+    // One lookup from the contact discovery budget: the directory cannot be walked this way.
+    uint32_t retry_ms = 0;
+    auto ok = SpendDiscovery(*t, c.dev.user_id, 1, now_ms, &retry_ms);
+    if (!ok.ok()) return FailTurn(ok.status());
+    if (!ok.value())
+      return StageReply(c.id, m.req_id, Code::kRateLimited,
+                        "contact lookups exhausted; retry in " + std::to_string(retry_ms / 1000 + 1) + " s");
     auto uid = store::Accounts(*t).FindUserByPhone(m.phone);
-    if (!uid.ok()) FailTurn(uid.status());
-    else if (uid.value()) r.user_id = *uid.value();
+    if (!uid.ok()) {
+      FailTurn(uid.status());
+    } else if (uid.value()) {
+      r.user_id = *uid.value();
+      if (r.user_id != c.dev.user_id) {
+        if (Status s = store::Social(*t).AddContact(c.dev.user_id, r.user_id); !s.ok()) FailTurn(s);
+      }
+    }
   }
   Stage(c.id, [this, id = c.id, r](bool) {
     if (Conn* k = Find(id)) { k->session.Send(r); MarkDirty(id); }
@@ -84,6 +99,7 @@ void Core::HandleUnlinkDevice(Conn& c, const wire::UnlinkDevice& m) {
     Status s = d.status();
     if (s.ok() && !d.value()) status = Code::kNotFound;
     if (s.ok() && d.value()) s = mb.DropQueue(target);
+    if (s.ok() && d.value()) s = store::Receipts(*t).ForgetDevice(target);
     if (s.ok() && d.value()) s = mb.PruneSendResults(target, UINT64_MAX);
     if (s.ok() && d.value()) s = acc.DeleteDevice(target.user_id, target.device_id);
     if (!s.ok()) {

@@ -5,6 +5,7 @@
 #include "server/core.h"
 #include "server/core_conn.h"
 #include "store/groups.h"
+#include "store/receipts.h"
 
 namespace tern::server {
 
@@ -107,6 +108,9 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
     rec.text = m.text;
     // One body, one ref per target device; one transaction however large the group.
     if (Status s = AppendToChat(*t, rec, targets, store::QueueItemKind::kMessage); !s.ok()) return fail(s);
+    if (m.group_id != 0) {  // who to tell when members' receipts move past this message
+      if (Status s = store::Receipts(*t).NoteSender(chat, me.user_id, rec.chat_seq); !s.ok()) return fail(s);
+    }
     result.msg_id = rec.msg_id;
     result.chat_seq = rec.chat_seq;
     result.server_ts_ms = now_ms;
@@ -120,7 +124,7 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
         true);
 }
 
-void Core::HandleInboxAck(Conn& c, const wire::InboxAck& m, uint64_t /*now_ms*/) {
+void Core::HandleInboxAck(Conn& c, const wire::InboxAck& m, uint64_t now_ms) {
   if (m.seq > c.sent_seq) return Violation(c, Status(Code::kProtocol, "ack beyond what was sent"));
   if (c.unacked.empty() || m.seq < c.unacked.front()) return;  // old or repeated ack
   while (!c.unacked.empty() && c.unacked.front() <= m.seq) c.unacked.pop_front();
@@ -129,8 +133,10 @@ void Core::HandleInboxAck(Conn& c, const wire::InboxAck& m, uint64_t /*now_ms*/)
   store::KvTxn* t = Txn();
   if (t == nullptr) return;
   store::Mailbox mb(*t);
-  auto n = mb.AckUpTo(c.dev, m.seq);
+  std::vector<store::AckedMessage> acked;
+  auto n = mb.AckUpTo(c.dev, m.seq, &acked);
   if (!n.ok()) return FailTurn(n.status());
+  if (Status s = OnDelivered(*t, c.dev, acked, now_ms); !s.ok()) return FailTurn(s);
   WantPump(c.dev);
 }
 

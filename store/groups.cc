@@ -69,13 +69,57 @@ Result<std::optional<GroupRecord>> Groups::Get(uint64_t group_id) {
   return std::optional<GroupRecord>(std::move(g));
 }
 
+namespace {
+std::string MembershipKey(uint64_t user, uint64_t group_id) {
+  std::string k = codec::BE64(user);
+  codec::AppendBE64(k, group_id);
+  return k;
+}
+}  // namespace
+
+Status Groups::SyncMemberships(const GroupRecord* before, const GroupRecord* after, uint64_t group_id) {
+  if (before != nullptr)
+    for (const auto& m : before->members)
+      if (after == nullptr || after->Find(m.user_id) == nullptr)
+        TERN_RETURN_IF_ERROR(txn_.Del(Table::kMemberships, MembershipKey(m.user_id, group_id)));
+  if (after != nullptr)
+    for (const auto& m : after->members)
+      if (before == nullptr || before->Find(m.user_id) == nullptr)
+        TERN_RETURN_IF_ERROR(txn_.Put(Table::kMemberships, MembershipKey(m.user_id, group_id), ""));
+  return Status::Ok();
+}
+
+Result<bool> Groups::ShareAGroup(uint64_t a, uint64_t b) {
+  const std::string prefix = codec::BE64(a);
+  std::vector<uint64_t> groups;
+  TERN_RETURN_IF_ERROR(txn_.Scan(Table::kMemberships, prefix, [&](std::string_view k, std::string_view) {
+    if (!k.starts_with(prefix) || k.size() != 16) return false;
+    groups.push_back(codec::LoadBE64(k.data() + 8));
+    return true;
+  }));
+  for (uint64_t g : groups) {
+    auto v = txn_.Get(Table::kMemberships, MembershipKey(b, g));
+    if (!v.ok()) return v.status();
+    if (v.value()) return true;
+  }
+  return false;
+}
+
 Status Groups::Put(const GroupRecord& g) {
+  auto before = Get(g.group_id);
+  if (!before.ok()) return before.status();
+  TERN_RETURN_IF_ERROR(SyncMemberships(before.value() ? &*before.value() : nullptr, &g, g.group_id));
   codec::RecordWriter w(kVersion);
   w.U64(g.group_id).Str(g.name).U64(g.created_ms).U64(g.created_by).U64(g.members.size());
   for (const auto& m : g.members) w.U64(m.user_id).U64(m.admin ? 1 : 0);
   return txn_.Put(Table::kGroups, Key(g.group_id), w.Finish());
 }
 
-Status Groups::Delete(uint64_t group_id) { return txn_.Del(Table::kGroups, Key(group_id)); }
+Status Groups::Delete(uint64_t group_id) {
+  auto before = Get(group_id);
+  if (!before.ok()) return before.status();
+  if (before.value()) TERN_RETURN_IF_ERROR(SyncMemberships(&*before.value(), nullptr, group_id));
+  return txn_.Del(Table::kGroups, Key(group_id));
+}
 
 }  // namespace tern::store

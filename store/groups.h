@@ -7,6 +7,7 @@
 //
 // Layout: kGroups  BE64 group_id -> GroupRecord (version 1: group_id, name, created_ms,
 // created_by, count, then per member user_id, admin). Members are kept sorted by user_id.
+//         kMemberships BE64 user_id | BE64 group_id -> "" (kept in step by Put and Delete).
 //
 // Thread safety: as the KvTxn it wraps.
 #pragma once
@@ -50,11 +51,14 @@ class Groups {
 
   // Errors: kCorrupt (undecodable record), engine errors.
   Result<std::optional<GroupRecord>> Get(uint64_t group_id);
-  // Creates or replaces the record. Errors: engine errors.
+  // Creates or replaces the record (and the members' kMemberships entries). Errors: engine errors.
   Status Put(const GroupRecord& g);
   Status Delete(uint64_t group_id);
+  // Whether users a and b are both members of at least one group.
+  Result<bool> ShareAGroup(uint64_t a, uint64_t b);
 
  private:
+  Status SyncMemberships(const GroupRecord* before, const GroupRecord* after, uint64_t group_id);
   KvTxn& txn_;
 };
 

@@ -28,6 +28,7 @@ const char* TableName(Table t) {
     case Table::kChatSenders: return "chat_senders";
     case Table::kAssets: return "assets";
     case Table::kAssetRefs: return "asset_refs";
+    case Table::kMemberships: return "memberships";
     case Table::kCount: break;
   }
   std::abort();  // not a table: an invariant violation, never a Status

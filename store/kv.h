@@ -45,6 +45,7 @@ enum class Table : uint8_t {
   kChatSenders, // (chat key, user_id) -> last chat seq the user sent in that chat
   kAssets,      // asset_id -> AssetRecord (media; server/asset_service.h)
   kAssetRefs,   // (asset_id, chat key) -> "" (chats the asset was sent in)
+  kMemberships, // (user_id, group_id) -> "" (the groups a user is in; store/groups.h)
   kCount
 };
 const char* TableName(Table t);

@@ -137,8 +137,12 @@ Result<uint64_t> Mailbox::AppendNotice(DeviceKey d, QueueItemKind kind, const Me
   if (!meta.ok()) return meta.status();
   if (!meta.value()) return NoQueue(d);
   QueueMeta m = *meta.value();
-  const QueueItem item{kind,          about.msg_id,  about.sender_user, about.sender_device,
-                       about.to_user, about.chat_seq, about.server_ts_ms};
+  QueueItem item{kind,          about.msg_id,  about.sender_user, about.sender_device,
+                 about.to_user, about.chat_seq, about.server_ts_ms};
+  if (kind == QueueItemKind::kReceipt) {
+    item.group_id = about.chat.group_id();
+    item.receipt = about.event;
+  }
   const uint64_t seq = m.next_seq++;
   ++m.count;
   TERN_RETURN_IF_ERROR(txn_.Put(Table::kQueue, QueueKey(d, seq), EncodeItem(item)));
@@ -160,6 +164,8 @@ Result<std::vector<InboxEntry>> Mailbox::Read(DeviceKey d, uint64_t after_seq, s
     if (!(error = DecodeItem(v, &item)).ok()) return false;
     InboxEntry e{TrailingSeq(k), item.kind,    item.msg_id,   item.sender_user,
                  item.sender_device, item.to_user, item.chat_seq, item.server_ts_ms};
+    e.group_id = item.group_id;
+    e.receipt = item.receipt;
     if (HoldsBody(item.kind)) {
       auto body = LoadMessage(txn_, item.msg_id);
       if (!body.ok()) {
@@ -195,7 +201,8 @@ namespace {
 
 // Removes the items of `d` with seq <= up_to: deletes each, releases message refs and fixes the
 // queue count. Shared by AckUpTo and DropQueue.
-Result<uint64_t> RemoveItems(KvTxn& txn, DeviceKey d, uint64_t up_to) {
+Result<uint64_t> RemoveItems(KvTxn& txn, DeviceKey d, uint64_t up_to,
+                             std::vector<AckedMessage>* acked) {
   const std::string prefix = DevicePrefix(d);
   std::vector<std::pair<uint64_t, QueueItem>> items;
   Status error;
@@ -212,6 +219,12 @@ Result<uint64_t> RemoveItems(KvTxn& txn, DeviceKey d, uint64_t up_to) {
   TERN_RETURN_IF_ERROR(error);
   for (const auto& [seq, item] : items) {
     TERN_RETURN_IF_ERROR(txn.Del(Table::kQueue, QueueKey(d, seq)));
+    if (acked != nullptr && item.kind == QueueItemKind::kMessage) {
+      auto body = LoadMessage(txn, item.msg_id);
+      if (!body.ok()) return body.status();
+      if (body.value()) acked->push_back(AckedMessage{body.value()->chat, body.value()->chat_seq,
+                                                      body.value()->sender_user});
+    }
     if (HoldsBody(item.kind)) TERN_RETURN_IF_ERROR(ReleaseRef(txn, item.msg_id, d));
   }
   if (!items.empty()) {
@@ -228,10 +241,30 @@ Result<uint64_t> RemoveItems(KvTxn& txn, DeviceKey d, uint64_t up_to) {
 
 }  // namespace
 
-Result<uint64_t> Mailbox::AckUpTo(DeviceKey d, uint64_t up_to) { return RemoveItems(txn_, d, up_to); }
+Result<uint64_t> Mailbox::AckUpTo(DeviceKey d, uint64_t up_to, std::vector<AckedMessage>* acked) {
+  return RemoveItems(txn_, d, up_to, acked);
+}
+
+Result<bool> Mailbox::RemoveReceipt(DeviceKey d, uint64_t seq) {
+  auto v = txn_.Get(Table::kQueue, QueueKey(d, seq));
+  if (!v.ok()) return v.status();
+  if (!v.value()) return false;
+  QueueItem item;
+  TERN_RETURN_IF_ERROR(DecodeItem(*v.value(), &item));
+  if (item.kind != QueueItemKind::kReceipt) return false;
+  TERN_RETURN_IF_ERROR(txn_.Del(Table::kQueue, QueueKey(d, seq)));
+  auto meta = LoadMeta(txn_, d);
+  if (!meta.ok()) return meta.status();
+  if (meta.value()) {
+    QueueMeta m = *meta.value();
+    if (m.count > 0) --m.count;
+    TERN_RETURN_IF_ERROR(StoreMeta(txn_, d, m));
+  }
+  return true;
+}
 
 Status Mailbox::DropQueue(DeviceKey d) {
-  auto removed = RemoveItems(txn_, d, std::numeric_limits<uint64_t>::max());
+  auto removed = RemoveItems(txn_, d, std::numeric_limits<uint64_t>::max(), nullptr);
   if (!removed.ok()) return removed.status();
   return txn_.Del(Table::kQueueMeta, DevicePrefix(d));
 }

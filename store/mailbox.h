@@ -58,8 +58,16 @@ struct MessageRecord {
 };
 
 // kMessage and kGroupEvent items point at a body in kMsgs (one ref each); notices carry a copy
-// of the metadata and hold no ref.
-enum class QueueItemKind : uint8_t { kMessage = 0, kExpired = 1, kMissed = 2, kGroupEvent = 3 };
+// of the metadata and hold no ref. kReceipt notices say "sender_user delivered/read the chat up
+// to chat_seq" (store/receipts.h); they may be removed before delivery when a newer receipt
+// supersedes them, so a queue's seqs can have gaps.
+enum class QueueItemKind : uint8_t {
+  kMessage = 0,
+  kExpired = 1,
+  kMissed = 2,
+  kGroupEvent = 3,
+  kReceipt = 4,
+};
 inline bool HoldsBody(QueueItemKind k) {
   return k == QueueItemKind::kMessage || k == QueueItemKind::kGroupEvent;
 }
@@ -78,6 +86,14 @@ struct InboxEntry {
   uint64_t group_id = 0;    // nonzero for items of a group chat (bodies only)
   uint8_t event = 0;        // kGroupEvent: wire::GroupOp
   uint64_t event_user = 0;  // kGroupEvent: the member concerned
+  uint8_t receipt = 0;      // kReceipt: wire::ReceiptType
+};
+
+// What an acknowledged message item was (AckUpTo's report, for delivered receipts).
+struct AckedMessage {
+  ChatKey chat;
+  uint64_t chat_seq = 0;
+  uint64_t sender_user = 0;
 };
 
 struct QueueMeta {
@@ -124,8 +140,12 @@ class Mailbox {
   Result<std::vector<uint64_t>> Append(const MessageRecord& msg, std::span<const DeviceKey> targets,
                                        QueueItemKind kind = QueueItemKind::kMessage);
 
-  // Appends a notice item (kExpired / kMissed) that carries the message's metadata but no text.
+  // Appends a notice item (kExpired / kMissed / kReceipt) that carries the message's metadata
+  // but no text. kReceipt: about.sender_user = the reader, about.chat (its group id travels),
+  // about.chat_seq = the mark, about.event = the wire::ReceiptType.
   Result<uint64_t> AppendNotice(DeviceKey d, QueueItemKind kind, const MessageRecord& about);
+  // Removes the kReceipt item at `seq` if it is still queued. Returns whether it was.
+  Result<bool> RemoveReceipt(DeviceKey d, uint64_t seq);
 
   // Up to `max_items` entries with seq > after_seq, ascending, stopping before the total text
   // would exceed `max_bytes` (at least one entry is returned if any exists).
@@ -133,7 +153,8 @@ class Mailbox {
                                        size_t max_bytes);
 
   // Deletes every item with seq <= up_to (and drops refs/bodies). Returns how many were removed.
-  Result<uint64_t> AckUpTo(DeviceKey d, uint64_t up_to);
+  // With `acked`, also reports each removed kMessage item (its chat, chat seq and sender).
+  Result<uint64_t> AckUpTo(DeviceKey d, uint64_t up_to, std::vector<AckedMessage>* acked = nullptr);
 
   // Deletes the whole queue of a device (unlink / re-register), dropping refs, and its meta.
   Status DropQueue(DeviceKey d);

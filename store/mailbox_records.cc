@@ -52,6 +52,7 @@ std::string EncodeItem(const QueueItem& item) {
     w.U64(item.sender_user).U64(item.sender_device).U64(item.to_user).U64(item.chat_seq)
         .U64(item.server_ts_ms);
   }
+  if (item.kind == QueueItemKind::kReceipt) w.U64(item.group_id).U64(item.receipt);
   return w.Finish();
 }
 
@@ -59,7 +60,7 @@ Status DecodeItem(std::string_view in, QueueItem* item) {
   RecordReader r(in, "queue item");
   r.Version(kVersion);
   const uint8_t kind = r.U8();
-  if (r.ok() && kind > static_cast<uint8_t>(QueueItemKind::kGroupEvent)) {
+  if (r.ok() && kind > static_cast<uint8_t>(QueueItemKind::kReceipt)) {
     return Status(Code::kCorrupt, "queue item: unknown kind " + std::to_string(kind));
   }
   *item = QueueItem{};
@@ -71,6 +72,10 @@ Status DecodeItem(std::string_view in, QueueItem* item) {
     item->to_user = r.U64();
     item->chat_seq = r.U64();
     item->server_ts_ms = r.U64();
+  }
+  if (item->kind == QueueItemKind::kReceipt) {
+    item->group_id = r.U64();
+    item->receipt = r.U8();
   }
   return r.Finish();
 }

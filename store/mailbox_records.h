@@ -48,6 +48,8 @@ struct QueueItem {
   uint64_t to_user = 0;        // notices only
   uint64_t chat_seq = 0;       // notices only
   uint64_t server_ts_ms = 0;   // notices only
+  uint64_t group_id = 0;       // kReceipt only
+  uint8_t receipt = 0;         // kReceipt only: wire::ReceiptType
 };
 
 std::string EncodeItem(const QueueItem& item);

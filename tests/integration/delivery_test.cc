@@ -135,6 +135,21 @@ TEST(DeliveryTest, StoreHoldsNoMessagesAfterAllDevicesAck) {
     stats = *s;
   } while (stats["messages"] != 0 && tools::SteadyNowMs() < deadline);
   EXPECT_EQ(stats["messages"], 0u);
+  // What is left is alice's delivered receipt: one, however many acks moved the mark (a newer
+  // receipt replaces a still-queued one).
+  EXPECT_EQ(stats["queue_items"], 1u);
+  ASSERT_TRUE(p.a->Resume().ok());
+  ASSERT_TRUE(p.a->WaitUntil([&] { return !p.a->receipts().empty(); }, kWaitMs, "a receipt").ok());
+  ASSERT_EQ(p.a->receipts().size(), 1u);
+  EXPECT_EQ(p.a->receipts()[0].chat_seq, 20u);
+  EXPECT_EQ(p.a->core().MarkOf(p.bob_id, 0, p.bob_id).delivered, 20u);
+  ASSERT_TRUE(p.a->RoundTrip(kWaitMs).ok());
+  const uint64_t deadline2 = tools::SteadyNowMs() + kWaitMs;
+  do {
+    auto s = server.Stats();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    stats = *s;
+  } while (stats["queue_items"] != 0 && tools::SteadyNowMs() < deadline2);
   EXPECT_EQ(stats["queue_items"], 0u);
   EXPECT_EQ(stats["refs"], 0u);
   EXPECT_EQ(stats["expiry_entries"], 0u);

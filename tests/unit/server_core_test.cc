@@ -165,6 +165,14 @@ TEST(ServerCore, StoreHoldsNoMessagesOnceEveryDeviceAcked) {
   p.h.AckAll(p.b);
   EXPECT_EQ(p.h.Stats().messages, 5u);  // b2 still holds them
   p.h.AckAll(b2);
+  // The sender's device holds one delivered receipt (up to chat seq 5: b got there first, b2
+  // moved nothing) until it acks it too.
+  ASSERT_EQ(p.a.items.size(), 1u);
+  EXPECT_EQ(p.a.items[0].kind, wire::ItemKind::kReceipt);
+  EXPECT_EQ(p.a.items[0].receipt, wire::ReceiptType::kDelivered);
+  EXPECT_EQ(p.a.items[0].chat_seq, 5u);
+  EXPECT_EQ(p.a.items[0].sender_user, p.b.user_id);
+  p.h.AckAll(p.a);
   auto s = p.h.Stats();
   EXPECT_EQ(s.messages, 0u);
   EXPECT_EQ(s.queue_items, 0u);

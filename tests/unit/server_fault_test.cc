@@ -54,6 +54,12 @@ Outcome RunScenario(uint64_t fail_at) {
   // An ack lost with a failed turn is applied by the next Resume (it carries last_inbox_seq).
   b.Drop();
   h.Resume(b);
+  // The sender's device takes its delivered receipt the same way.
+  a.Drop();
+  h.Resume(a, kMessages);
+  h.AckAll(a);
+  a.Drop();
+  h.Resume(a, kMessages);
 
   SCOPED_TRACE("fail_at=" + std::to_string(fail_at));
   std::set<uint64_t> acked_ids;

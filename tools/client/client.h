@@ -102,6 +102,19 @@ class Client {
                                const std::string& name = "");
   Result<wire::GroupInfo> GetGroup(uint64_t group_id);
 
+  // ---- receipts, presence, profiles, contacts (PROTOCOL.md §3.11-§3.13) ----
+  // "I read the 1:1 chat with peer_user (or group group_id) up to chat_seq"; waits for the Reply.
+  Status MarkRead(uint64_t peer_user, uint64_t group_id, uint64_t chat_seq);
+  Result<wire::ReceiptList> GetReceipts(uint64_t peer_user, uint64_t group_id);
+  // Replaces the watched users and flushes (answered by a Presence snapshot).
+  Status Watch(std::vector<uint64_t> users);
+  Status SetActive(bool active);
+  Status SetProfile(const wire::SetProfile& change);
+  Result<std::vector<wire::Profile>> GetProfiles(std::vector<uint64_t> users);
+  // Which of `phones` are registered (each becomes a contact). kRateLimited when the budget is
+  // spent: the message says when to retry.
+  Result<std::vector<wire::Profile>> SyncContacts(std::vector<std::string> phones);
+
   // ---- closing ----
   void Close();           // flush, half-close, drain (bounded), close
   void Abort(bool rst);   // drop at once without flushing (rst: TCP reset)
@@ -112,6 +125,7 @@ class Client {
   const ClientState& state() const { return core_.state(); }
   const std::optional<wire::Welcome>& welcome() const { return core_.welcome(); }
   const std::vector<wire::InboxItem>& inbox() const { return core_.inbox(); }
+  const std::vector<wire::InboxItem>& receipts() const { return core_.receipts(); }
   const ClientCore::Counters& counters() const { return core_.counters(); }
   ClientCore& core() { return core_; }
   const ClientCore& core() const { return core_; }

@@ -90,7 +90,12 @@ Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
           authenticated_ = false;
           last_error_ = Status(msg.code, msg.message.empty() ? "error from server" : msg.message);
           return last_error_;
-        } else if constexpr (std::is_same_v<T, wire::Resolved> ||
+        } else if constexpr (std::is_same_v<T, wire::Presence>) {
+          ++counters_.presence_updates;
+          for (const auto& p : msg.users) presence_[p.user_id] = p;
+        } else if constexpr (std::is_same_v<T, wire::ReceiptList> ||
+                             std::is_same_v<T, wire::Profiles> ||
+                             std::is_same_v<T, wire::Resolved> ||
                              std::is_same_v<T, wire::LinkCode> ||
                              std::is_same_v<T, wire::DeviceList> ||
                              std::is_same_v<T, wire::GroupInfo> ||
@@ -133,6 +138,9 @@ Status ClientCore::OnWelcome(const wire::Welcome& w) {
       }
     }
   }
+  // Presence settings live with the connection on the server: state them again.
+  if (!active_) outgoing_.push_back(wire::SetPresence{false});
+  if (watching_) outgoing_.push_back(wire::SubscribePresence{*watching_});
   Status st = store_->Save(state_);
   if (st.ok()) dirty_ = false;
   return st;
@@ -171,7 +179,18 @@ Status ClientCore::OnDeliver(const wire::Deliver& d) {
     }
     state_.last_inbox_seq = item.seq;
     ++counters_.items_received;
-    inbox_.push_back(item);
+    if (item.kind == wire::ItemKind::kReceipt) {
+      // 1:1: the chat is between sender_user (the reader) and to_user; from here, the peer is
+      // whichever of the two is not me.
+      const uint64_t peer = item.group_id != 0 ? 0
+                            : item.sender_user == state_.user_id ? item.to_user : item.sender_user;
+      Marks& m = marks_[{item.group_id, peer}][item.sender_user];
+      if (item.receipt == wire::ReceiptType::kRead) m.read = std::max(m.read, item.chat_seq);
+      m.delivered = std::max({m.delivered, m.read, item.chat_seq});
+      receipts_.push_back(item);
+    } else {
+      inbox_.push_back(item);
+    }
     if (on_item_) on_item_(item);
     fresh = true;
   }
@@ -218,6 +237,23 @@ Result<uint64_t> ClientCore::Store(PendingSend p) {
 void ClientCore::QueueSend(const PendingSend& p) {
   ++counters_.sends_written;
   outgoing_.push_back(wire::Send{p.client_seq, p.to_user, p.text, 0, p.group_id});
+}
+
+ClientCore::Marks ClientCore::MarkOf(uint64_t peer_user, uint64_t group_id, uint64_t reader) const {
+  auto chat = marks_.find({group_id, group_id != 0 ? 0 : peer_user});
+  if (chat == marks_.end()) return Marks{};
+  auto it = chat->second.find(reader);
+  return it == chat->second.end() ? Marks{} : it->second;
+}
+
+void ClientCore::Watch(std::vector<uint64_t> users) {
+  watching_ = users;
+  if (authenticated_) outgoing_.push_back(wire::SubscribePresence{std::move(users)});
+}
+
+void ClientCore::SetActive(bool active) {
+  active_ = active;
+  if (authenticated_) outgoing_.push_back(wire::SetPresence{active});
 }
 
 uint32_t ClientCore::Request(wire::Message request) {

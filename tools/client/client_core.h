@@ -20,6 +20,11 @@
 //    instead of travelling alone;
 //  * the handshake offers every compression dictionary the wire library knows (newest first)
 //    and asks for a window of 1024 items, so an offline queue drains in one round trip;
+//  * receipt items (ItemKind::kReceipt) go to receipts() and update the per-chat marks
+//    (MarkOf: how far each member received / read), not to inbox(), which holds the chat
+//    history (messages, group events, expiry notices); the callback sees every item;
+//  * presence: Watch() and SetActive() are per-connection on the server, so they are sent again
+//    after every Welcome; Presence updates land in presence();
 //  * Ping is answered with Pong; Error ends the session with its code;
 //  * request/response pairs (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice) are
 //    matched by req_id; a heartbeat Ping goes out when nothing was sent for heartbeat_ms.
@@ -58,6 +63,7 @@ class ClientCore {
     uint64_t acks_received = 0;       // SendAcks (including replays and refusals)
     uint64_t sends_written = 0;       // Send messages queued for the socket (first or resend)
     uint64_t resends = 0;             // Sends re-queued after a Welcome
+    uint64_t presence_updates = 0;    // Presence messages received
     uint64_t pings_sent = 0;
     uint64_t pongs_received = 0;
     uint64_t welcomes = 0;
@@ -127,8 +133,27 @@ class ClientCore {
   const std::optional<wire::CodeSent>& code_sent() const { return code_sent_; }
   const Status& last_error() const { return last_error_; }
   const Counters& counters() const { return counters_; }
-  // Every inbox item handed to the app since construction, in inbox order.
+  // Every chat item (not receipts) handed to the app since construction, in inbox order.
   const std::vector<wire::InboxItem>& inbox() const { return inbox_; }
+  // Every receipt item received since construction, in inbox order.
+  const std::vector<wire::InboxItem>& receipts() const { return receipts_; }
+  struct Marks {
+    uint64_t delivered = 0;  // chat seq up to which `reader`'s devices received the chat
+    uint64_t read = 0;       // chat seq up to which `reader` read it
+  };
+  // What the receipts received so far say about `reader` in the 1:1 chat with `peer_user`
+  // (group_id 0) or in group `group_id`. My own read marks from my other devices appear with
+  // reader = my user id.
+  Marks MarkOf(uint64_t peer_user, uint64_t group_id, uint64_t reader) const;
+  // Latest presence of each watched user (from Presence messages).
+  const std::map<uint64_t, wire::PresenceInfo>& presence() const { return presence_; }
+
+  // ---- presence (per connection on the server; re-sent after every Welcome) ----
+  // Replaces the users whose presence this device watches (server-side limited to users who
+  // share a chat or a contact with me; the first Presence answer lists the allowed ones).
+  void Watch(std::vector<uint64_t> users);
+  // Whether this device is in the foreground (counts toward "online"); true on connect.
+  void SetActive(bool active);
   void set_item_callback(ItemCallback cb) { on_item_ = std::move(cb); }
   // Latest SendAck for `client_seq` (a refusal may later be replaced by an ok on retry).
   const wire::SendAck* ack_for(uint64_t client_seq) const;
@@ -153,6 +178,11 @@ class ClientCore {
   Status last_error_;
   Counters counters_;
   std::vector<wire::InboxItem> inbox_;
+  std::vector<wire::InboxItem> receipts_;
+  std::map<std::pair<uint64_t, uint64_t>, std::map<uint64_t, Marks>> marks_;  // (group, peer)
+  std::map<uint64_t, wire::PresenceInfo> presence_;
+  std::optional<std::vector<uint64_t>> watching_;
+  bool active_ = true;
   ItemCallback on_item_;
   std::map<uint64_t, wire::SendAck> acks_;
   std::map<uint32_t, wire::Message> replies_;

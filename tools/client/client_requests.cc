@@ -153,6 +153,64 @@ Result<wire::GroupInfo> Client::GetGroup(uint64_t group_id) {
   return ReplyStatus(r.value(), "GroupInfo");
 }
 
+Status Client::MarkRead(uint64_t peer_user, uint64_t group_id, uint64_t chat_seq) {
+  Result<wire::Message> r = Request(wire::ReadMark{0, peer_user, group_id, chat_seq});
+  if (!r.ok()) return r.status();
+  return ReplyStatus(r.value(), "Reply");
+}
+
+Result<wire::ReceiptList> Client::GetReceipts(uint64_t peer_user, uint64_t group_id) {
+  Result<wire::Message> r = Request(wire::GetReceipts{0, peer_user, group_id});
+  if (!r.ok()) return r.status();
+  if (auto* list = std::get_if<wire::ReceiptList>(&r.value())) {
+    if (list->status != Code::kOk) return Status(list->status, "receipts refused");
+    return std::move(*list);
+  }
+  return ReplyStatus(r.value(), "ReceiptList");
+}
+
+Status Client::Watch(std::vector<uint64_t> users) {
+  if (!authenticated()) return Status(Code::kUnauthenticated, "not connected");
+  core_.Watch(std::move(users));
+  Stage();
+  return Flush(options_.io_timeout_ms);
+}
+
+Status Client::SetActive(bool active) {
+  if (!authenticated()) return Status(Code::kUnauthenticated, "not connected");
+  core_.SetActive(active);
+  Stage();
+  return Flush(options_.io_timeout_ms);
+}
+
+Status Client::SetProfile(const wire::SetProfile& change) {
+  Result<wire::Message> r = Request(change);
+  if (!r.ok()) return r.status();
+  return ReplyStatus(r.value(), "Reply");
+}
+
+namespace {
+Result<std::vector<wire::Profile>> ProfilesOf(Result<wire::Message> r) {
+  if (!r.ok()) return r.status();
+  if (auto* p = std::get_if<wire::Profiles>(&r.value())) {
+    if (p->status == Code::kRateLimited)
+      return Status(Code::kRateLimited, "lookups exhausted; retry in " +
+                                            std::to_string(p->retry_after_ms / 1000 + 1) + " s");
+    if (p->status != Code::kOk) return Status(p->status, "refused by the server");
+    return std::move(p->profiles);
+  }
+  return ReplyStatus(r.value(), "Profiles");
+}
+}  // namespace
+
+Result<std::vector<wire::Profile>> Client::GetProfiles(std::vector<uint64_t> users) {
+  return ProfilesOf(Request(wire::GetProfiles{0, std::move(users)}));
+}
+
+Result<std::vector<wire::Profile>> Client::SyncContacts(std::vector<std::string> phones) {
+  return ProfilesOf(Request(wire::SyncContacts{0, std::move(phones)}));
+}
+
 void Client::Close() {
   if (!connected()) return;
   Stage();
