@@ -6,6 +6,8 @@
 //   tern request-code +15550001            then  tern verify +15550001 123456
 //   tern send +15550002 "hello"            ->    sent msg_id=.. chat_seq=..
 //   tern listen --count 1 --timeout 10     ->    [chat_seq] <sender user id>: text
+//   tern read +15550002 7 / tern receipts +15550002 / tern presence +15550002
+//   tern profile set --status "at work" --last-seen contacts / tern contacts +1555... +1555...
 //
 // TLS 1.3 by default: --pin FINGERPRINT (or --pin <ternd data>/tls/cert.sha256) or --ca FILE
 // says how to trust the server; --plain talks to a ternd started with --plain-tcp.
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "tools/client/client.h"
+#include "tools/tern_cli.h"
 
 namespace tern::tools {
 namespace {
@@ -26,87 +29,6 @@ std::string DefaultStatePath() {
   const char* home = std::getenv("HOME");
   if (home != nullptr && *home != '\0') return std::string(home) + "/.tern/state";
   return "./tern-state";
-}
-
-int Fail(const std::string& what, const Status& st) {
-  std::fprintf(stderr, "tern: %s: %s\n", what.c_str(), st.ToString().c_str());
-  if (st.message().find("certificate") != std::string::npos) {
-    std::fprintf(stderr, "tern: trust the server with --pin FINGERPRINT (ternd prints it; also in "
-                         "<ternd data>/tls/cert.sha256) or --ca FILE\n");
-  } else if (st.message().find("TLS") != std::string::npos) {
-    std::fprintf(stderr, "tern: if the server runs with --plain-tcp, use --plain\n");
-  }
-  return 1;
-}
-
-const char* GroupOpName(wire::GroupOp op) {
-  switch (op) {
-    case wire::GroupOp::kCreate: return "created the group";
-    case wire::GroupOp::kAdd: return "added";
-    case wire::GroupOp::kRemove: return "removed";
-    case wire::GroupOp::kLeave: return "left";
-    case wire::GroupOp::kRename: return "renamed the group to";
-    case wire::GroupOp::kPromote: return "made admin";
-    case wire::GroupOp::kDemote: return "took admin from";
-    case wire::GroupOp::kNone: break;
-  }
-  return "?";
-}
-
-std::string ItemLine(const wire::InboxItem& it) {
-  // Group items carry their group id: "{group 123} [5] 42: hello".
-  const std::string where = it.group_id != 0 ? "{group " + std::to_string(it.group_id) + "} " : "";
-  switch (it.kind) {
-    case wire::ItemKind::kMessage:
-      return where + "[" + std::to_string(it.chat_seq) + "] " + std::to_string(it.sender_user) +
-             ": " + it.text;
-    case wire::ItemKind::kGroupEvent: {
-      std::string line = where + "[" + std::to_string(it.chat_seq) + "] * ";
-      if (it.event == wire::GroupOp::kLeave) return line + std::to_string(it.event_user) + " left";
-      line += std::to_string(it.sender_user) + " " + GroupOpName(it.event);
-      if (it.event == wire::GroupOp::kCreate || it.event == wire::GroupOp::kRename)
-        return line + " \"" + it.text + "\"";
-      return line + " " + std::to_string(it.event_user);
-    }
-    case wire::ItemKind::kExpired:
-      return "[" + std::to_string(it.chat_seq) + "] (your message " + std::to_string(it.msg_id) +
-             " to " + std::to_string(it.to_user) + " expired undelivered)";
-    case wire::ItemKind::kMissed:
-      return "[" + std::to_string(it.chat_seq) + "] (message " + std::to_string(it.msg_id) +
-             " from " + std::to_string(it.sender_user) + " expired before it reached you)";
-    case wire::ItemKind::kReceipt: {
-      // "{group 123} (receipt) 42 read up to [7]" / "(receipt) 42 delivered up to [7]"
-      const char* what = it.receipt == wire::ReceiptType::kRead ? "read" : "delivered";
-      return where + "(receipt) " + std::to_string(it.sender_user) + " " + what + " up to [" +
-             std::to_string(it.chat_seq) + "]";
-    }
-  }
-  return "";
-}
-
-// Resumes the stored device and warns about lost items. Returns 0 or an exit code.
-int Connect(Client& c) {
-  Result<wire::Welcome> w = c.Resume();
-  if (!w.ok()) return Fail("resume", w.status());
-  if (w->epoch_changed) {
-    std::fprintf(stderr, "tern: warning: messages were lost while away (inbox reset)\n");
-  }
-  return 0;
-}
-
-// PHONE (starting with '+') is resolved; a bare number is a user id.
-Result<uint64_t> Recipient(Client& c, const std::string& who) {
-  if (!who.empty() && who[0] != '+') {
-    char* end = nullptr;
-    uint64_t id = std::strtoull(who.c_str(), &end, 10);
-    if (end == who.c_str() || *end != '\0' || id == 0) {
-      return Status(Code::kInvalidArgument, "'" + who + "' is neither +PHONE nor a user id");
-    }
-    return id;
-  }
-  Result<uint64_t> id = c.ResolvePhone(who);
-  if (id.ok() && *id == 0) return Status(Code::kNotFound, who + " is not registered");
-  return id;
 }
 
 int RunSend(Client& c, const std::string& to, const std::string& text, int timeout_ms) {
@@ -305,6 +227,30 @@ int main(int argc, char** argv) {
   g_rename->add_option("NAME", ga.name)->required();
   auto* g_leave = group->add_subcommand("leave", "leave GROUP");
   g_leave->add_option("GROUP", ga.group)->required();
+  SocialArgs sa;
+  auto* g_read = group->add_subcommand("read", "mark GROUP read up to chat seq SEQ");
+  g_read->add_option("GROUP", sa.group)->required();
+  g_read->add_option("SEQ", sa.chat_seq)->required();
+  auto* g_receipts = group->add_subcommand("receipts", "every member's delivered/read marks in GROUP");
+  g_receipts->add_option("GROUP", sa.group)->required();
+  auto* read = app.add_subcommand("read", "mark the chat with PEER (+PHONE or user id) read up to SEQ");
+  read->add_option("PEER", sa.peer)->required();
+  read->add_option("SEQ", sa.chat_seq)->required();
+  auto* receipts = app.add_subcommand("receipts", "delivered/read marks in the chat with PEER");
+  receipts->add_option("PEER", sa.peer)->required();
+  auto* presence = app.add_subcommand("presence", "online / last seen of USERS (+PHONE or user id)");
+  presence->add_option("USERS", sa.users)->required();
+  presence->add_option("--follow", sa.follow_s, "keep printing changes for this many seconds");
+  auto* profile = app.add_subcommand("profile", "your status text, availability, last-seen privacy");
+  profile->require_subcommand(1);
+  auto* p_set = profile->add_subcommand("set", "change your profile");
+  p_set->add_option("--status", sa.status, "short status text")->each([&](const std::string&) { sa.set_status = true; });
+  p_set->add_option("--availability", sa.availability, "available, busy or away");
+  p_set->add_option("--last-seen", sa.last_seen, "who sees your last seen: everyone, contacts or nobody");
+  auto* p_get = profile->add_subcommand("get", "status and availability of USERS");
+  p_get->add_option("USERS", sa.users)->required();
+  auto* contacts = app.add_subcommand("contacts", "which PHONES are registered (contact discovery)");
+  contacts->add_option("PHONES", sa.phones)->required();
   CLI11_PARSE(app, argc, argv);
 
   Client::Options options;
@@ -362,7 +308,15 @@ int main(int argc, char** argv) {
   if (*send) return RunSend(c, to, text, wait_ms);
   if (*listen) return RunListen(c, count, timeout_s);
   if (*devices) return RunDevices(c);
+  if (*g_read) return RunRead(c, sa);
+  if (*g_receipts) return RunReceipts(c, sa);
   if (*group) return RunGroup(c, group->get_subcommands().front()->get_name(), ga, wait_ms);
+  if (*read) return RunRead(c, sa);
+  if (*receipts) return RunReceipts(c, sa);
+  if (*presence) return RunPresence(c, sa);
+  if (*p_set) return RunProfileSet(c, sa);
+  if (*p_get) return RunProfileGet(c, sa);
+  if (*contacts) return RunContacts(c, sa);
 
   if (int rc = Connect(c)) return rc;
   if (*link_code) {
