@@ -73,6 +73,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   Add(app, "otp_ttl_ms", c.otp_ttl_ms, "one-time code lifetime");
   Add(app, "otp_resend_ms", c.otp_resend_ms, "minimum time between codes for one phone");
   Add(app, "otp_max_attempts", c.otp_max_attempts, "wrong guesses before a code is void");
+  Add(app, "otp_fail_delay_ms", c.otp_fail_delay_ms,
+      "after the n-th wrong code the next try waits this x 2^(n-1) (0 = no slowing)");
   Add(app, "link_code_ttl_ms", c.link_code_ttl_ms, "link code lifetime");
   Add(app, "max_devices", c.max_devices, "devices per user (primary + linked)");
   Add(app, "max_group_members", c.max_group_members, "members per group, creator included");

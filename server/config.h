@@ -55,6 +55,7 @@ struct Config {
   uint32_t otp_ttl_ms = 600000;
   uint32_t otp_resend_ms = 30000;
   uint32_t otp_max_attempts = 5;
+  uint32_t otp_fail_delay_ms = 1000;      // after the n-th wrong code, wait this x 2^(n-1)
   uint32_t link_code_ttl_ms = 300000;
   uint32_t max_devices = 5;               // primary + 4 linked
   uint32_t max_group_members = 1024;      // members per group, creator included

@@ -84,8 +84,16 @@ void Core::HandleVerify(Conn& c, const wire::Verify& m, uint64_t now_ms) {
   }
   if (rec.attempts >= config_.otp_max_attempts)
     return RefuseHandshake(c, Code::kRateLimited, "too many attempts; request a new code later");
+  // Guesses are slowed as well as counted: after the n-th wrong one the next is refused (and not
+  // counted) for otp_fail_delay_ms * 2^(n-1).
+  if (now_ms < rec.next_try_ms)
+    return RefuseHandshake(c, Code::kRateLimited,
+                           "wrong code entered too recently; retry in " +
+                               std::to_string((rec.next_try_ms - now_ms + 999) / 1000) + " s");
   if (!ConstantTimeEqual(Sha256(m.code), rec.code_hash)) {
     ++rec.attempts;
+    const uint32_t shift = std::min<uint32_t>(rec.attempts - 1, 16);
+    rec.next_try_ms = now_ms + (static_cast<uint64_t>(config_.otp_fail_delay_ms) << shift);
     if (Status s = acc.PutOtp(m.phone, rec); !s.ok()) return HandshakeStoreError(c, s);
     return RefuseHandshake(c, Code::kBadCredentials, "wrong code");
   }

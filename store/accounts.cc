@@ -66,7 +66,7 @@ Status DecodeDevice(std::string_view in, DeviceRecord* d) {
 
 std::string EncodeOtp(const OtpRecord& o) {
   return RecordWriter(kVersion).Str(o.code_hash).U64(o.expires_ms).U64(o.attempts)
-      .U64(o.issued_ms).Finish();
+      .U64(o.issued_ms).U64(o.next_try_ms).Finish();
 }
 Status DecodeOtp(std::string_view in, OtpRecord* o) {
   RecordReader r(in, "otp");
@@ -75,6 +75,7 @@ Status DecodeOtp(std::string_view in, OtpRecord* o) {
   o->expires_ms = r.U64();
   o->attempts = r.U32();
   o->issued_ms = r.U64();
+  o->next_try_ms = r.at_end() ? 0 : r.U64();  // appended field: absent in older records
   return r.Finish();
 }
 

@@ -42,6 +42,7 @@ struct OtpRecord {
   uint64_t expires_ms = 0;
   uint32_t attempts = 0;    // failed verifications so far
   uint64_t issued_ms = 0;   // for the resend rate limit
+  uint64_t next_try_ms = 0; // after a wrong guess: no verification before this time
 };
 
 struct LinkRecord {

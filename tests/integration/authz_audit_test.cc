@@ -2,6 +2,9 @@
 // and checks it fails, while the victims' own chat carries on unharmed. What exists today is
 // 1:1 chats and devices; the group (non-admin changes, sending to a chat one is not in) and
 // asset (tickets for assets not shared with you) checks arrive with those features.
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -35,7 +38,7 @@ class AuthzAuditTest : public ::testing::Test {
       EXPECT_TRUE(chat_->Exchange().ok()) << "the victims' chat was hurt";
     }
   }
-  TestServer server_{{"--link-code-ttl-ms", "300"}};
+  TestServer server_{{"--link-code-ttl-ms", "300", "--otp-fail-delay-ms", "100"}};
   std::unique_ptr<Chatters> chat_;
 };
 
@@ -114,6 +117,13 @@ TEST_F(AuthzAuditTest, OtpGuessesAreLimitedPerCode) {
     auto w = (*c)->Verify(phone, guess, "guesser");
     ASSERT_FALSE(w.ok());
     EXPECT_EQ(w.status().code(), Code::kBadCredentials) << w.status().ToString();
+    if (i == 4) break;
+    // Slowed: the next guess right away is refused without being judged (not even the right
+    // code would pass), until 100 ms x 2^i have gone by.
+    auto hasty = (*c)->Verify(phone, *real, "guesser");
+    ASSERT_FALSE(hasty.ok());
+    EXPECT_EQ(hasty.status().code(), Code::kRateLimited) << hasty.status().ToString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 << i) + std::chrono::milliseconds(20));
   }
   auto w = (*c)->Verify(phone, *real, "guesser");  // the right code, too late: the code is void
   ASSERT_FALSE(w.ok());
