@@ -101,7 +101,8 @@ Result<std::optional<Frame>> FrameDecoder::Next() {
   frame.body.assign(buf_, pos_ + h.header_len, h.body_len);
   pos_ += h.header_len + h.body_len;
   if (pos_ == buf_.size()) {
-    buf_.clear();
+    // Nothing partial left: give the storage back, so an idle connection holds no buffer.
+    std::string().swap(buf_);
     pos_ = 0;
   }
   return std::optional<Frame>(std::move(frame));
