@@ -6,11 +6,14 @@
 // (the recipient's devices and the sender's other devices) exactly once, with the chat_seq of
 // its SendAck, and every device saw each chat in strictly increasing chat_seq order (so the
 // order is the same everywhere); no send was left unacknowledged; ternd's anonymous memory
-// stayed bounded. Groups do not exist yet (issue 4): the chats are 1:1, with multi-device users.
+// stayed bounded. Chats are 1:1 between multi-device users, plus two overlapping groups: every
+// fourth message of a group member goes to one of its groups (reaching every device of every
+// member but the sending one).
 //
 // Bounds: each phase has a deadline; every loop is bounded in time and count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -31,12 +34,24 @@ using tools::ReconnectingClient;
 struct Acked {
   uint64_t msg_id, chat_seq, to_user;
   std::string text;
+  uint64_t group_id = 0;
+};
+
+// Which chat message n of a device goes to: a group (every fourth, for members) or a peer.
+struct Target {
+  uint64_t group_id = 0;
+  int peer = -1;  // user index when group_id == 0
 };
 
 struct Device {
   int user = 0;  // index into the users
   std::unique_ptr<Client> client;
   std::vector<int> peers;  // user indexes it sends to, in turn
+  std::vector<uint64_t> groups;  // groups its user is in
+  Target TargetOf(int n) const {
+    if (!groups.empty() && n % 4 == 3) return Target{groups[static_cast<size_t>(n / 4) % groups.size()], -1};
+    return Target{0, peers[static_cast<size_t>(n) % peers.size()]};
+  }
   // Written by the device's thread; read by the main thread only after `sends_done`.
   std::vector<Acked> acked;
   std::string error;
@@ -88,9 +103,10 @@ void DeviceLoop(Device& d, const std::vector<uint64_t>& user_ids, int index, int
     Client& c = rc.client();
     while (static_cast<int>(seqs.size()) < per_device && c.state().unacked.size() < window) {
       int n = static_cast<int>(seqs.size());
-      uint64_t to = user_ids[static_cast<size_t>(d.peers[static_cast<size_t>(n) % d.peers.size()])];
+      const Target t = d.TargetOf(n);
       std::string text = "d" + std::to_string(index) + "-" + std::to_string(n) + pad;
-      Result<uint64_t> seq = rc.Send(to, text);
+      Result<uint64_t> seq = t.group_id != 0 ? c.SendToGroup(t.group_id, text)
+                                             : rc.Send(user_ids[static_cast<size_t>(t.peer)], text);
       if (!seq.ok()) break;  // state not saved: in-memory state cannot fail; retried next turn
       seqs.push_back(*seq);
       texts[*seq] = text;
@@ -102,15 +118,16 @@ void DeviceLoop(Device& d, const std::vector<uint64_t>& user_ids, int index, int
           d.error = "send " + std::to_string(s) + " not acknowledged ok";
           continue;
         }
-        d.acked.push_back({a->msg_id, a->chat_seq, 0, texts[s]});
+        d.acked.push_back({a->msg_id, a->chat_seq, 0, texts[s], 0});
       }
       done = true;
       d.sends_done.store(true);
       cv.notify_all();
     }
-    if (c.inbox().size() != last_received) {
+    if (c.inbox().size() != last_received) {  // count messages (not the groups' events)
+      for (size_t k = last_received; k < c.inbox().size(); ++k)
+        if (c.inbox()[k].kind == wire::ItemKind::kMessage) d.received.fetch_add(1);
       last_received = c.inbox().size();
-      d.received.store(last_received);
       cv.notify_all();
     }
   }
@@ -149,12 +166,44 @@ void RunScenario(const Scenario& sc) {
     devices_of[static_cast<size_t>(u)].push_back(devices.size());
     devices.push_back(std::move(d));
   }
+  // Two overlapping groups, created before the link turns bad: users 0..9 and 5..14.
+  std::vector<std::vector<int>> group_members;
+  std::vector<uint64_t> group_ids;
+  std::vector<const Device*> creators;
+  for (int first : {0, 5}) {
+    std::vector<uint64_t> others;
+    std::vector<int> members{first};
+    for (int u = first + 1; u < first + 10 && u < sc.users; ++u) {
+      others.push_back(user_ids[static_cast<size_t>(u)]);
+      members.push_back(u);
+    }
+    creators.push_back(devices[devices_of[static_cast<size_t>(first)][0]].get());
+    auto g = devices[devices_of[static_cast<size_t>(first)][0]]->client->CreateGroup(
+        "group " + std::to_string(first), others);
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    group_ids.push_back(g->group_id);
+    group_members.push_back(members);
+  }
+  // Every device takes in the creation events before the link turns bad (they are group
+  // events, not messages: the checks below look at messages only).
+  for (auto& d : devices) {
+    size_t want = 0;  // the creating device gets no event of its own creation
+    for (size_t g = 0; g < group_members.size(); ++g) {
+      const auto& m = group_members[g];
+      if (std::find(m.begin(), m.end(), d->user) != m.end() && creators[g] != d.get()) ++want;
+    }
+    ASSERT_TRUE(d->client->WaitForItems(want, 10000).ok());
+  }
   // Each user talks to two others; a linked device talks to a third one too.
   for (auto& d : devices) {
     int u = d->user;
     d->peers = {(u + 1) % sc.users, (u + 3) % sc.users};
     if (d.get() != devices[devices_of[static_cast<size_t>(u)][0]].get()) {
       d->peers.push_back((u + 7) % sc.users);
+    }
+    for (size_t g = 0; g < group_ids.size(); ++g) {
+      const auto& m = group_members[g];
+      if (std::find(m.begin(), m.end(), u) != m.end()) d->groups.push_back(group_ids[g]);
     }
   }
 
@@ -209,16 +258,26 @@ void RunScenario(const Scenario& sc) {
       Device& d = *devices[s];
       for (size_t k = 0; k < d.acked.size(); ++k) {
         Acked& a = d.acked[k];
-        int to = d.peers[k % d.peers.size()];
-        a.to_user = user_ids[static_cast<size_t>(to)];
+        const Target t = d.TargetOf(static_cast<int>(k));
         ++total_acked;
-        for (size_t r : devices_of[static_cast<size_t>(to)]) expected[r][a.msg_id] = &a;
-        for (size_t r : devices_of[static_cast<size_t>(d.user)]) {
-          if (r != s) expected[r][a.msg_id] = &a;
+        std::pair<uint64_t, uint64_t> chat;
+        if (t.group_id != 0) {
+          a.group_id = t.group_id;
+          const size_t g = static_cast<size_t>(std::find(group_ids.begin(), group_ids.end(), t.group_id) - group_ids.begin());
+          for (int member : group_members[g])
+            for (size_t r : devices_of[static_cast<size_t>(member)])
+              if (r != s) expected[r][a.msg_id] = &a;
+          chat = {t.group_id, 0};
+        } else {
+          a.to_user = user_ids[static_cast<size_t>(t.peer)];
+          for (size_t r : devices_of[static_cast<size_t>(t.peer)]) expected[r][a.msg_id] = &a;
+          for (size_t r : devices_of[static_cast<size_t>(d.user)]) {
+            if (r != s) expected[r][a.msg_id] = &a;
+          }
+          uint64_t from = user_ids[static_cast<size_t>(d.user)];
+          chat = std::minmax(from, a.to_user);
         }
-        uint64_t from = user_ids[static_cast<size_t>(d.user)];
-        auto chat = std::minmax(from, a.to_user);
-        bool fresh = chat_seqs[std::make_pair(chat.first, chat.second)].insert(a.chat_seq).second;
+        bool fresh = chat_seqs[chat].insert(a.chat_seq).second;
         EXPECT_TRUE(fresh)
             << "two messages share chat_seq " << a.chat_seq;
       }
@@ -255,18 +314,21 @@ void RunScenario(const Scenario& sc) {
     std::set<uint64_t> seen;
     std::map<std::pair<uint64_t, uint64_t>, uint64_t> last_chat_seq;
     for (const wire::InboxItem& it : c.inbox()) {
+      if (it.kind != wire::ItemKind::kMessage) continue;  // the groups' creation events
       ASSERT_TRUE(seen.insert(it.msg_id).second) << "msg " << it.msg_id << " delivered twice";
       auto e = expected[i].find(it.msg_id);
       ASSERT_NE(e, expected[i].end()) << "unexpected msg " << it.msg_id;
       EXPECT_EQ(it.chat_seq, e->second->chat_seq);
       EXPECT_EQ(it.text, e->second->text);
-      auto chat = std::minmax(it.sender_user, it.to_user);
-      uint64_t& last = last_chat_seq[std::make_pair(chat.first, chat.second)];
+      EXPECT_EQ(it.group_id, e->second->group_id);
+      const auto chat = it.group_id != 0 ? std::pair<uint64_t, uint64_t>{it.group_id, 0}
+                                         : std::pair<uint64_t, uint64_t>(std::minmax(it.sender_user, it.to_user));
+      uint64_t& last = last_chat_seq[chat];
       ASSERT_LT(last, it.chat_seq) << "chat order broken at msg " << it.msg_id;
       last = it.chat_seq;
     }
     EXPECT_EQ(seen.size(), expected[i].size()) << "messages missing";
-    total_delivered += c.inbox().size();
+    total_delivered += seen.size();
     sum.connects += devices[i]->rc.connects;
     sum.connect_failures += devices[i]->rc.connect_failures;
     sum.drops += devices[i]->rc.drops;
