@@ -19,9 +19,11 @@ bool Permanent(Code c) { return c == Code::kBadCredentials || c == Code::kInvali
 ReconnectingClient::ReconnectingClient(Client* client, Options options)
     : client_(client), policy_(options.policy, SeedFor(*client, options.seed)) {}
 
-uint64_t ReconnectingClient::InboundFrames() const {
+uint64_t ReconnectingClient::InboundProgress() const {
   const ClientCore::Counters& c = client_->counters();
-  return c.deliver_frames + c.acks_received + c.pongs_received + c.welcomes;
+  const wire::Session* s = client_->session();
+  return c.deliver_frames + c.acks_received + c.pongs_received + c.welcomes +
+         (s != nullptr ? s->bytes_in() : 0);
 }
 
 Result<uint64_t> ReconnectingClient::Send(uint64_t to_user, std::string text) {
@@ -48,7 +50,7 @@ Status ReconnectingClient::Reconnect(uint64_t now_ms) {
   counters_.last_handshake_ms = t1 - t0;
   policy_.OnConnected(w->heartbeat_ms, t1 - t0);
   was_authenticated_ = true;
-  inbound_ = InboundFrames();
+  inbound_ = InboundProgress();
   last_inbound_ms_ = t1;
   expect_since_ms_ = 0;
   pings_seen_ = client_->counters().pings_sent;
@@ -84,7 +86,7 @@ Status ReconnectingClient::Poll(int timeout_ms) {
   client_->Poll(timeout_ms).IgnoreError();  // a drop shows up as !authenticated() below
   now = SteadyNowMs();
   const ClientCore::Counters& c = client_->counters();
-  const uint64_t inbound = InboundFrames();
+  const uint64_t inbound = InboundProgress();
   if (inbound != inbound_) {
     inbound_ = inbound;
     last_inbound_ms_ = now;

@@ -7,7 +7,7 @@
 //    Client resends only the sends the server has not accepted (those above
 //    Welcome.client_seq_high), and drops duplicate deliveries by inbox seq;
 //  * it notices a dead link (a black hole: no FIN, no RST) quickly: once it waits for an
-//    answer -- a Send not yet acknowledged or a heartbeat Ping not yet answered -- and no frame
+//    answer -- a Send not yet acknowledged or a heartbeat Ping not yet answered -- and no byte
 //    arrives for policy().dead_after_ms(), it aborts the connection and reconnects, rather than
 //    waiting minutes for TCP to give up;
 //  * it sets the Client's heartbeat interval from the policy, which adapts it below the
@@ -63,7 +63,9 @@ class ReconnectingClient {
  private:
   Status Reconnect(uint64_t now_ms);
   void Lost(uint64_t now_ms);
-  uint64_t InboundFrames() const;
+  // Grows with every frame and every byte received (a large Deliver crawling over 2G keeps the
+  // link alive before its last byte arrives); changes on each new connection.
+  uint64_t InboundProgress() const;
 
   Client* client_;
   LinkPolicy policy_;
@@ -71,8 +73,8 @@ class ReconnectingClient {
   Status permanent_;
   bool was_authenticated_ = false;
   uint64_t next_attempt_ms_ = 0;
-  uint64_t inbound_ = 0;          // InboundFrames() at the last look
-  uint64_t last_inbound_ms_ = 0;  // when a frame last arrived
+  uint64_t inbound_ = 0;          // InboundProgress() at the last look
+  uint64_t last_inbound_ms_ = 0;  // when something last arrived
   uint64_t expect_since_ms_ = 0;  // waiting for an answer since (0 = not waiting)
   uint64_t pings_seen_ = 0;       // counters().pings_sent at the last look
   uint64_t ping_nonce_ = 0;       // heartbeat Ping awaiting its Pong (0 = none)
