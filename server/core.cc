@@ -240,7 +240,9 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
       it.msg_id = e.msg_id;
       it.sender_user = e.sender_user;
       it.sender_device = e.sender_device;
-      it.to_user = e.to_user;
+      // "To you" goes without saying: 0 stands for the receiving user (PROTOCOL.md §3.3), which
+      // saves a poorly compressible 64-bit id on every 1:1 message and receipt.
+      it.to_user = e.to_user == c.dev.user_id ? 0 : e.to_user;
       it.chat_seq = e.chat_seq;
       it.server_ts_ms = e.server_ts_ms;
       it.text = std::move(e.text);

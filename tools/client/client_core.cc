@@ -171,8 +171,10 @@ Status ClientCore::OnDeliver(const wire::Deliver& d) {
       std::max<uint64_t>(counters_.max_items_per_frame, d.items.size());
   bool fresh = false;
   uint64_t frame_high = 0;
-  for (const wire::InboxItem& item : d.items) {
+  for (wire::InboxItem item : d.items) {
     frame_high = std::max(frame_high, item.seq);
+    // to_user 0 on a 1:1 item means "you" (PROTOCOL.md §3.3): restore it for the app.
+    if (item.to_user == 0 && item.group_id == 0) item.to_user = state_.user_id;
     if (item.seq <= state_.last_inbox_seq) {
       ++counters_.duplicates_dropped;
       continue;
