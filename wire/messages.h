@@ -146,7 +146,7 @@ struct InboxItem {
   ReceiptType receipt = ReceiptType::kNone;
 };
 struct Deliver {
-  std::vector<InboxItem> items;  // ascending seq, no gaps within one frame
+  std::vector<InboxItem> items;  // ascending seq (gaps possible: superseded receipts are removed)
 };
 struct Resolved {
   uint32_t req_id = 0;
