@@ -131,13 +131,7 @@ void Core::HandleCreateGroup(Conn& c, const wire::CreateGroup& m, uint64_t now_m
 void Core::HandleGroupChange(Conn& c, const wire::GroupChange& m, uint64_t now_ms) {
   const ConnId id = c.id;
   auto reply = [this, id, req = m.req_id](Code code, std::string why) {
-    Stage(id, [this, id, req, code, why = std::move(why)](bool committed) {
-      Conn* k = Find(id);
-      if (k == nullptr) return;
-      if (!committed) k->session.Send(wire::Reply{req, Code::kUnavailable, "store unavailable"});
-      else k->session.Send(wire::Reply{req, code, why});
-      MarkDirty(id);
-    });
+    StageReply(id, req, code, std::move(why));
   };
   store::KvTxn* t = Txn();
   if (t == nullptr) return reply(Code::kUnavailable, "store unavailable");
