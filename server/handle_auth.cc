@@ -230,8 +230,12 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
       epoch_changed = true;  // the client is ahead of the queue: it was reset
     } else {
       start_after = m.last_inbox_seq;
-      auto n = mb.AckUpTo(key, start_after);
+      // last_inbox_seq is an InboxAck (often the one the dropped connection never sent): it
+      // moves delivered marks like one.
+      std::vector<store::AckedMessage> acked;
+      auto n = mb.AckUpTo(key, start_after, &acked);
       if (!n.ok()) return HandshakeStoreError(c, n.status());
+      if (Status s = OnDelivered(*t, key, acked, now_ms); !s.ok()) return HandshakeStoreError(c, s);
     }
   } else if (m.inbox_epoch != 0) {
     epoch_changed = true;

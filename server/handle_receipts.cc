@@ -54,8 +54,12 @@ Status Core::NotifyReceipt(store::KvTxn& t, const store::ChatKey& chat, const st
   } else {
     auto senders = store::Receipts(t).SendersAfter(chat, old_seq);
     if (!senders.ok()) return senders.status();
+    // Only current members: one who left or was removed hears nothing more of the group,
+    // as with its messages (kChatSenders still lists past senders).
+    auto g = store::Groups(t).Get(chat.group_id());
+    if (!g.ok()) return g.status();
     for (uint64_t u : *senders)
-      if (u != reader.user_id) users.push_back(u);
+      if (u != reader.user_id && g.value() && g.value()->Find(u) != nullptr) users.push_back(u);
   }
   store::MessageRecord about;
   about.chat = chat;
