@@ -236,6 +236,44 @@ TEST_F(ClientCoreTest, ChangedEpochRestartsInboxPosition) {
   EXPECT_EQ(core_.inbox().size(), 4u);
 }
 
+TEST_F(ClientCoreTest, ReceiptsOnlyFrameIsAckedWithTheNextWriteOrAfterTheDelay) {
+  Register();
+  core_.options().heartbeat_ms = 1000000;  // no heartbeat Ping in the way
+  auto receipts = [](std::vector<uint64_t> seqs) {
+    wire::Deliver d = Frame(std::move(seqs));
+    for (auto& it : d.items) {
+      it.kind = wire::ItemKind::kReceipt;
+      it.receipt = wire::ReceiptType::kDelivered;
+    }
+    return d;
+  };
+  ASSERT_TRUE(core_.OnMessage(receipts({1, 2}), 1000).ok());
+  EXPECT_TRUE(core_.TakeOutgoing(1000).empty());  // no packet of its own
+  EXPECT_EQ(core_.receipts().size(), 2u);
+  // The next frame written anyway carries it: here a Ping.
+  core_.SendPing();
+  auto out = core_.TakeOutgoing(1001);
+  auto acks = Only<wire::InboxAck>(out);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].seq, 2u);
+  // With nothing else to write, it goes alone once receipt_ack_delay_ms has passed.
+  ASSERT_TRUE(core_.OnMessage(receipts({3}), 2000).ok());
+  core_.Tick(2000 + core_.options().receipt_ack_delay_ms - 1);
+  EXPECT_TRUE(Only<wire::InboxAck>(core_.TakeOutgoing(2000)).empty());
+  EXPECT_EQ(core_.NextDeadline(), 2000 + core_.options().receipt_ack_delay_ms);
+  core_.Tick(2000 + core_.options().receipt_ack_delay_ms);
+  acks = Only<wire::InboxAck>(core_.TakeOutgoing(2000 + core_.options().receipt_ack_delay_ms));
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].seq, 3u);
+  // A frame with a message in it is acked at once, receipts included.
+  wire::Deliver mixed = receipts({4});
+  mixed.items.push_back(Frame({5}).items[0]);
+  ASSERT_TRUE(core_.OnMessage(mixed, 30000).ok());
+  acks = Only<wire::InboxAck>(core_.TakeOutgoing(30000));
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].seq, 5u);
+}
+
 TEST_F(ClientCoreTest, ManualAckHoldsInboxAckUntilAsked) {
   core_.options().auto_ack = false;
   Register();

@@ -25,6 +25,7 @@ void ClientCore::OnConnected(uint64_t now_ms) {
   last_error_ = Status::Ok();
   outgoing_.clear();
   held_ack_ = 0;
+  lazy_ack_ = 0;
   last_out_ms_ = now_ms;
 }
 
@@ -32,6 +33,7 @@ void ClientCore::OnDisconnected(const Status& why) {
   authenticated_ = false;
   outgoing_.clear();
   held_ack_ = 0;
+  lazy_ack_ = 0;
   last_error_ = why.ok() ? Status(Code::kUnavailable, "disconnected") : why;
 }
 
@@ -69,9 +71,8 @@ wire::Link ClientCore::MakeLink(std::string link_code, std::string device_name) 
 }
 
 Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
-  (void)now_ms;  // nothing inbound is time-dependent yet; kept for heartbeat bookkeeping
   return std::visit(
-      [this](const auto& msg) -> Status {
+      [this, now_ms](const auto& msg) -> Status {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, wire::Welcome>) {
           return OnWelcome(msg);
@@ -80,7 +81,7 @@ Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
         } else if constexpr (std::is_same_v<T, wire::SendAck>) {
           OnSendAck(msg);
         } else if constexpr (std::is_same_v<T, wire::Deliver>) {
-          return OnDeliver(msg);
+          return OnDeliver(msg, now_ms);
         } else if constexpr (std::is_same_v<T, wire::Ping>) {
           outgoing_.push_back(wire::Pong{msg.nonce});
         } else if constexpr (std::is_same_v<T, wire::Pong>) {
@@ -165,11 +166,12 @@ void ClientCore::RecomputeLastAcked() {
   state_.last_acked_client_seq = std::max(state_.last_acked_client_seq, high);
 }
 
-Status ClientCore::OnDeliver(const wire::Deliver& d) {
+Status ClientCore::OnDeliver(const wire::Deliver& d, uint64_t now_ms) {
   ++counters_.deliver_frames;
   counters_.max_items_per_frame =
       std::max<uint64_t>(counters_.max_items_per_frame, d.items.size());
   bool fresh = false;
+  bool only_receipts = true;
   uint64_t frame_high = 0;
   for (wire::InboxItem item : d.items) {
     frame_high = std::max(frame_high, item.seq);
@@ -193,6 +195,7 @@ Status ClientCore::OnDeliver(const wire::Deliver& d) {
     } else {
       inbox_.push_back(item);
     }
+    if (item.kind != wire::ItemKind::kReceipt) only_receipts = false;
     if (on_item_) on_item_(item);
     fresh = true;
   }
@@ -205,7 +208,10 @@ Status ClientCore::OnDeliver(const wire::Deliver& d) {
   // Ack only seqs this connection was sent (an ack above what the server sent is a violation).
   uint64_t ack = std::min(state_.last_inbox_seq, frame_high);
   if (ack == 0) return Status::Ok();
-  if (options_.auto_ack) {
+  if (options_.auto_ack && fresh && only_receipts && options_.receipt_ack_delay_ms != 0) {
+    if (lazy_ack_ == 0) lazy_since_ms_ = now_ms;
+    lazy_ack_ = std::max(lazy_ack_, ack);
+  } else if (options_.auto_ack) {
     outgoing_.push_back(wire::InboxAck{ack});
   } else {
     held_ack_ = std::max(held_ack_, ack);
@@ -291,6 +297,8 @@ void ClientCore::AckInbox() {
 }
 
 void ClientCore::Tick(uint64_t now_ms) {
+  if (authenticated_ && lazy_ack_ != 0 && now_ms >= lazy_since_ms_ + options_.receipt_ack_delay_ms)
+    outgoing_.push_back(wire::InboxAck{lazy_ack_});  // merged (and lazy_ack_ cleared) on the way out
   if (!authenticated_ || !outgoing_.empty()) return;
   uint32_t hb = HeartbeatMs(options_, welcome_);
   if (hb != 0 && now_ms >= last_out_ms_ + hb) SendPing();
@@ -298,8 +306,10 @@ void ClientCore::Tick(uint64_t now_ms) {
 
 uint64_t ClientCore::NextDeadline() const {
   uint32_t hb = HeartbeatMs(options_, welcome_);
-  if (!authenticated_ || hb == 0) return std::numeric_limits<uint64_t>::max();
-  return last_out_ms_ + hb;
+  if (!authenticated_) return std::numeric_limits<uint64_t>::max();
+  uint64_t next = hb == 0 ? std::numeric_limits<uint64_t>::max() : last_out_ms_ + hb;
+  if (lazy_ack_ != 0) next = std::min(next, lazy_since_ms_ + options_.receipt_ack_delay_ms);
+  return next;
 }
 
 std::vector<wire::Message> ClientCore::TakeOutgoing(uint64_t now_ms) {
@@ -329,6 +339,10 @@ std::vector<wire::Message> ClientCore::TakeOutgoing(uint64_t now_ms) {
     ack = std::max(ack, held_ack_);
     held_ack_ = 0;
     ++acks;
+  }
+  if (lazy_ack_ != 0 && (!out.empty() || ack != 0)) {  // something goes out: receipts' ack too
+    ack = std::max(ack, lazy_ack_);
+    lazy_ack_ = 0;
   }
   if (ack != 0) {
     if (first_send != nullptr) {

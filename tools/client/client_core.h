@@ -54,6 +54,10 @@ class ClientCore {
     std::vector<uint32_t> dict_ids = wire::DefaultDictOffer();
     bool auto_ack = true;       // send InboxAck after every Deliver frame
     uint32_t heartbeat_ms = 0;  // 0 = Welcome.heartbeat_ms
+    // A Deliver frame holding only receipts is acked lazily: its ack rides with the next frame
+    // this client writes anyway (same TCP segment), or goes alone after this delay. Saves a
+    // packet each way per receipt on a weak link. 0 = ack at once.
+    uint32_t receipt_ack_delay_ms = 10000;
   };
   struct Counters {
     uint64_t items_received = 0;      // new inbox items handed to the app
@@ -163,7 +167,7 @@ class ClientCore {
  private:
   Status OnWelcome(const wire::Welcome& w);
   void OnSendAck(const wire::SendAck& ack);
-  Status OnDeliver(const wire::Deliver& d);
+  Status OnDeliver(const wire::Deliver& d, uint64_t now_ms);
   void QueueSend(const PendingSend& p);
   Result<uint64_t> Store(PendingSend p);
   void RecomputeLastAcked();
@@ -188,6 +192,8 @@ class ClientCore {
   std::map<uint32_t, wire::Message> replies_;
   std::vector<wire::Message> outgoing_;
   uint64_t held_ack_ = 0;  // InboxAck not yet sent (auto_ack off)
+  uint64_t lazy_ack_ = 0;  // receipts-only frames acked lazily (Options::receipt_ack_delay_ms)
+  uint64_t lazy_since_ms_ = 0;
   uint32_t next_req_id_ = 1;
   uint64_t next_nonce_ = 1;
   uint64_t last_pong_ = 0;
