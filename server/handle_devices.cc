@@ -20,7 +20,10 @@ void Core::HandleResolvePhone(Conn& c, const wire::ResolvePhone& m, uint64_t now
     // One lookup from the contact discovery budget: the directory cannot be walked this way.
     uint32_t retry_ms = 0;
     auto ok = SpendDiscovery(*t, c.dev.user_id, 1, now_ms, &retry_ms);
-    if (!ok.ok()) return FailTurn(ok.status());
+    if (!ok.ok()) {  // the turn aborts; the caller still gets an answer
+      FailTurn(ok.status());
+      return StageReply(c.id, m.req_id, Code::kUnavailable, "store unavailable");
+    }
     if (!ok.value())
       return StageReply(c.id, m.req_id, Code::kRateLimited,
                         "contact lookups exhausted; retry in " + std::to_string(retry_ms / 1000 + 1) + " s");

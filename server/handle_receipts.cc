@@ -163,7 +163,7 @@ void Core::HandleGetReceipts(Conn& c, const wire::GetReceipts& m) {
   }
   auto chat = ChatFor(*t, c.dev.user_id, m.peer_user, m.group_id);
   if (!chat.ok()) {
-    out.status = chat.status().code();
+    out.status = IsStoreError(chat.status().code()) ? Code::kUnavailable : chat.status().code();
     return send(std::move(out));
   }
   std::vector<uint64_t> members;

@@ -123,7 +123,11 @@ void Core::HandleSyncContacts(Conn& c, const wire::SyncContacts& m, uint64_t now
   } else if (t == nullptr) {
     out.status = Code::kUnavailable;
   } else {
-    auto ok = SpendDiscovery(*t, c.dev.user_id, m.phones.size(), now_ms, &out.retry_after_ms);
+    // A phone asked twice costs one lookup and is answered once.
+    std::vector<std::string> phones = m.phones;
+    std::sort(phones.begin(), phones.end());
+    phones.erase(std::unique(phones.begin(), phones.end()), phones.end());
+    auto ok = SpendDiscovery(*t, c.dev.user_id, phones.size(), now_ms, &out.retry_after_ms);
     if (!ok.ok()) {
       FailTurn(ok.status());
       out.status = Code::kUnavailable;
@@ -132,7 +136,7 @@ void Core::HandleSyncContacts(Conn& c, const wire::SyncContacts& m, uint64_t now
     } else {
       store::Social social(*t);
       store::Accounts acc(*t);
-      for (const std::string& phone : m.phones) {
+      for (const std::string& phone : phones) {
         auto u = acc.FindUserByPhone(phone);
         if (!u.ok()) {
           FailTurn(u.status());
