@@ -41,7 +41,8 @@ TestServer::~TestServer() {
 
 Status TestServer::Start() {
   if (running()) return Status(Code::kInternal, "ternd is already running");
-  std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0",
+                                   "--blob-listen", "127.0.0.1:0"};
   if (security_ == Security::kPlain) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   auto child = ChildProcess::Spawn(argv, dir_.Sub("ternd.log"));
