@@ -217,7 +217,7 @@ void UvBlobServer::OnTimer() {
   const uint64_t now = NowMs();
   std::vector<Conn*> expired;
   for (Conn* c : conns_)
-    if (!c->closing && c->http->CheckTimeouts(now)) expired.push_back(c);
+    if (!c->closing && (c->http->CheckTimeouts(now) || c->http->close_after_output())) expired.push_back(c);
   for (Conn* c : expired) {
     // A client that stopped reading never drains a 408: close at once when output is stuck.
     if (c->queued > 0) CloseConn(c);

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "server/blob/blob_conn.h"
@@ -69,7 +70,7 @@ class UvBlobServer {
   std::thread thread_;
   bool running_ = false;
   std::unordered_set<Conn*> conns_;
-  std::unordered_set<std::string> busy_;  // keys with an upload in progress
+  std::unordered_map<std::string, blob::BlobConn*> busy_;  // key -> connection uploading it
   std::string scratch_;
   char read_buf_[64 * 1024];
 };

@@ -95,7 +95,7 @@ const http_parser_settings& BlobConn::Settings() {
   return s;
 }
 
-BlobConn::BlobConn(const BlobOptions& options, FileStore& store, std::unordered_set<std::string>& busy,
+BlobConn::BlobConn(const BlobOptions& options, FileStore& store, std::unordered_map<std::string, BlobConn*>& busy,
                    uint64_t now_ms)
     : options_(options), store_(store), busy_(busy), last_io_ms_(now_ms), now_ms_(now_ms) {
   http_parser_init(&parser_, HTTP_REQUEST);
@@ -103,6 +103,12 @@ BlobConn::BlobConn(const BlobOptions& options, FileStore& store, std::unordered_
 }
 
 BlobConn::~BlobConn() { ReleaseUpload(); }
+
+void BlobConn::Preempt() {
+  ReleaseUpload();
+  close_ = true;
+  pending_.clear();
+}
 
 void BlobConn::ReleaseUpload() {
   if (upload_) busy_.erase(upload_name_);
@@ -384,10 +390,7 @@ bool BlobConn::StartPut(const std::string& name) {
           length > 0);
     return length == 0;
   }
-  if (busy_.count(name) != 0) {
-    Error(409, "OperationAborted", "an upload of this key is in progress", length > 0);
-    return length == 0;
-  }
+  if (auto it = busy_.find(name); it != busy_.end() && it->second != this) it->second->Preempt();
   auto range_header = [](uint64_t landed) {
     return landed == 0 ? std::string() : "Range: bytes=0-" + std::to_string(landed - 1) + "\r\n";
   };
@@ -407,7 +410,7 @@ bool BlobConn::StartPut(const std::string& name) {
   }
   upload_ = std::move(up).value();
   upload_name_ = name;
-  busy_.insert(name);
+  busy_[name] = this;
   if (const std::string* expect = Header("expect"); expect != nullptr && Lower(*expect) == "100-continue")
     out_ += "HTTP/1.1 100 Continue\r\n\r\n";
   return true;

@@ -8,7 +8,9 @@
 //   GET    presigned GET: the object (200), or one byte range (206; "Range: bytes=a-b",
 //          "a-", "-n"; 416 when unsatisfiable). Streamed from disk as the socket drains.
 //   HEAD   presigned HEAD: as GET without the body.
-//   PUT    presigned PUT: a whole object (Content-Length), or a resumable upload
+//   PUT    presigned PUT (a new PUT of a key takes the upload over from any connection still
+//          writing it, which is closed: on a phone network the old one is usually dead but
+//          not yet noticed): a whole object (Content-Length), or a resumable upload
 //          ("Content-Range: bytes a-b/total" appends at a, which must be where the upload
 //          ends; "Content-Range: bytes */total" with an empty body asks how far it got:
 //          308 with "Range: bytes=0-(n-1)", or 200 once complete). An x-amz-checksum-sha256
@@ -18,7 +20,7 @@
 // Refusals: 400 (bad request line, path tricks: "..", ".", "//", encoded '/' or '\', control
 // bytes; Content-Length disagreeing with Content-Range), 403 (signature, expiry, method, key),
 // 404, 405, 408 (headers not complete within header_timeout_ms), 409 (an upload of that key
-// is in progress on another connection, or a resume at the wrong offset), 411 (PUT without
+// resume at the wrong offset), 411 (PUT without
 // Content-Length), 413 (over max_object_bytes), 431 (headers over max_header_bytes). A
 // refused request that carries a body closes the connection (the body is not read).
 //
@@ -32,7 +34,7 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "server/blob/file_store.h"
 #include "server/blob/sigv4.h"
@@ -50,9 +52,9 @@ struct BlobOptions {
 
 class BlobConn {
  public:
-  // `store` and `busy` (keys with an upload in progress, shared by the loop's connections)
-  // must outlive the connection.
-  BlobConn(const BlobOptions& options, FileStore& store, std::unordered_set<std::string>& busy, uint64_t now_ms);
+  // `store` and `busy` (keys with an upload in progress -> the connection doing it, shared by
+  // the loop's connections) must outlive the connection.
+  BlobConn(const BlobOptions& options, FileStore& store, std::unordered_map<std::string, BlobConn*>& busy, uint64_t now_ms);
   ~BlobConn();
   BlobConn(const BlobConn&) = delete;
   BlobConn& operator=(const BlobConn&) = delete;
@@ -71,6 +73,9 @@ class BlobConn {
   // The connection should be closed once has_output() is false.
   bool close_after_output() const { return close_; }
   uint64_t requests() const { return requests_; }
+  // Another connection took over this connection's upload (a client resuming after a drop
+  // this side has not noticed yet): stop writing it and close.
+  void Preempt();
 
  private:
   static int OnUrl(http_parser* p, const char* at, size_t n);
@@ -98,7 +103,7 @@ class BlobConn {
 
   const BlobOptions& options_;
   FileStore& store_;
-  std::unordered_set<std::string>& busy_;
+  std::unordered_map<std::string, BlobConn*>& busy_;
   http_parser parser_;
   std::string pending_;    // input not yet parsed
   std::string out_;        // queued response bytes
