@@ -9,8 +9,8 @@
 
 namespace tern::server {
 
-Core::Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink)
-    : config_(config), env_(env), entropy_(entropy), sink_(sink) {}
+Core::Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink, AssetService* assets)
+    : config_(config), env_(env), entropy_(entropy), sink_(sink), assets_(assets) {}
 
 Core::~Core() {
   if (txn_) txn_->Abort();

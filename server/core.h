@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/asset_service.h"
 #include "server/config.h"
 #include "server/crypto.h"
 #include "store/accounts.h"
@@ -56,8 +57,9 @@ struct CoreStats {
 
 class Core {
  public:
-  // `env`, `entropy` and `sink` must outlive the core.
-  Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink);
+  // `env`, `entropy`, `sink` and `assets` (null: no media; every media request is refused
+  // unavailable) must outlive the core.
+  Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink, AssetService* assets = nullptr);
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
@@ -178,6 +180,7 @@ class Core {
   store::KvEnv& env_;
   Entropy& entropy_;
   CodeSink& sink_;
+  AssetService* assets_;
   CoreStats stats_;
 
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;

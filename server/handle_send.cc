@@ -156,6 +156,15 @@ void Core::RunExpiry(uint64_t now_ms) {
   for (const auto& k : outcome->touched) WantPump(k);
   // More to do: run again soon rather than waiting a whole interval.
   if (outcome->expired >= config_.expiry_budget) next_expiry_ms_ = now_ms;
+  if (assets_ != nullptr) {
+    // Media past its TTL or retention: records go in this turn, objects after the commit.
+    auto doomed = assets_->Sweep(*t, now_ms, config_.expiry_budget);
+    if (!doomed.ok()) return FailTurn(doomed.status());
+    if (!doomed->empty())
+      Stage(0, [this, names = std::move(doomed).value()](bool committed) {
+        if (committed) assets_->RemoveObjects(names);
+      });
+  }
 }
 
 }  // namespace tern::server

@@ -77,7 +77,6 @@ int main(int argc, char** argv) {
 
   server::SystemEntropy entropy;
   server::DevCodeSink sink(config.data_dir + "/otp.log");
-  server::Core core(config, *env, entropy, sink);
   std::unique_ptr<server::TlsServerContext> tls;
   if (!config.plain_tcp) {
     server::TlsServerOptions to;
@@ -147,6 +146,7 @@ int main(int argc, char** argv) {
     std::printf("ternd media in external store %s bucket %s\n", endpoint.base_url.c_str(), endpoint.bucket.c_str());
   }
   server::AssetService assets(server::AssetSettingsFrom(config), endpoint, remover.get());
+  server::Core core(config, *env, entropy, sink, &assets);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
