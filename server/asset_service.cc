@@ -125,6 +125,19 @@ Result<AssetTicket> AssetService::CreateDownload(store::KvTxn& txn, uint64_t use
   return t;
 }
 
+Status AssetService::CheckAttach(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t size,
+                                 const std::string& sha256) {
+  auto rec = store::Assets(txn).Get(asset_id);
+  if (!rec.ok()) return rec.status();
+  if (!rec.value()) return Status(Code::kNotFound, "no such asset");
+  if (rec.value()->size != size || rec.value()->sha256 != sha256)
+    return Status(Code::kInvalidArgument, "asset reference does not match the upload (size or sha256)");
+  auto ok = MayRead(txn, user, asset_id, rec.value()->owner_user);
+  if (!ok.ok()) return ok.status();
+  if (!*ok) return Status(Code::kForbidden, "cannot send an asset you may not read");
+  return Status::Ok();
+}
+
 Status AssetService::Attach(store::KvTxn& txn, uint64_t user, uint64_t asset_id, const store::ChatKey& chat,
                             uint64_t now_ms) {
   store::Assets assets(txn);

@@ -80,6 +80,10 @@ class AssetService {
   // A GET ticket. Errors: kNotFound (no such asset, or expired), kForbidden (neither the
   // uploader nor a member of a chat it was sent in), engine errors.
   Result<AssetTicket> CreateDownload(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t now_ms);
+  // Whether `user` may send `asset_id` in a message that describes it with `size` and
+  // `sha256` (they must match the record). Errors: kNotFound, kForbidden, kInvalidArgument,
+  // engine errors.
+  Status CheckAttach(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t size, const std::string& sha256);
   // Checks that `user` may send `asset_id` and records (asset, chat). Errors: kNotFound,
   // kForbidden, engine errors.
   Status Attach(store::KvTxn& txn, uint64_t user, uint64_t asset_id, const store::ChatKey& chat, uint64_t now_ms);

@@ -108,6 +108,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   Add(app, "asset_download_url_ttl_s", c.asset_download_url_ttl_s, "lifetime of presigned download URLs, seconds");
   Add(app, "asset_unreferenced_ttl_ms", c.asset_unreferenced_ttl_ms, "assets never sent in a message are deleted after this");
   Add(app, "asset_retention_ms", c.asset_retention_ms, "every asset is deleted this long after its upload ticket");
+  Add(app, "max_assets_per_message", c.max_assets_per_message, "asset references in one message (at most 16)");
+  Add(app, "max_thumbnail_bytes", c.max_thumbnail_bytes, "largest inline thumbnail of an asset reference, bytes");
   auto* fault = app.add_option("--test-fail-commits-after", c.test_fail_commits_after,
                                "TESTING ONLY: fail every store commit after the first N");
   fault->group("");  // hidden from --help
@@ -148,6 +150,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
              (c.s3_endpoint.rfind("http://", 0) != 0 && c.s3_endpoint.rfind("https://", 0) != 0)) {
     return Status(Code::kInvalidArgument, "s3_endpoint (http[s]://host[:port]) needs s3_bucket, s3_access_key and s3_secret_key");
   }
+  if (c.max_assets_per_message > 16) return Status(Code::kInvalidArgument, "max_assets_per_message must be <= 16");
   if (c.blob_access_key.empty() != c.blob_secret_key.empty())
     return Status(Code::kInvalidArgument, "blob_access_key and blob_secret_key go together");
   if (c.blob_max_header_bytes < 512 || c.blob_max_object_bytes == 0 || c.blob_header_timeout_ms == 0 ||

@@ -94,6 +94,8 @@ struct Config {
   uint32_t asset_download_url_ttl_s = 900;// presigned GET lifetime
   uint64_t asset_unreferenced_ttl_ms = 24ull * 3600 * 1000;  // never sent in a message: deleted
   uint64_t asset_retention_ms = 30ull * 24 * 3600 * 1000;    // every asset is deleted after this
+  uint32_t max_assets_per_message = 10;   // asset references in one Send (wire caps at 16)
+  uint32_t max_thumbnail_bytes = 4096;    // inline thumbnail per reference
 
   // Testing only: every store commit after the first N fails (0 = off).
   uint64_t test_fail_commits_after = 0;
