@@ -93,6 +93,21 @@ Result<AssetTicket> AssetService::CreateUpload(store::KvTxn& txn, uint64_t user,
   return t;
 }
 
+Result<AssetTicket> AssetService::RenewUpload(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t size,
+                                              const std::string& sha256, uint64_t now_ms) {
+  auto rec = store::Assets(txn).Get(asset_id);
+  if (!rec.ok()) return rec.status();
+  if (!rec.value()) return Status(Code::kNotFound, "no such asset");
+  const store::AssetRecord& a = *rec.value();
+  if (a.owner_user != user) return Status(Code::kForbidden, "not your upload");
+  if (a.size != size || a.sha256 != sha256) return Status(Code::kInvalidArgument, "size or sha256 differ from the upload");
+  AssetTicket t = Sign("PUT", asset_id, now_ms, settings_.upload_url_ttl_s, {{"x-amz-checksum-sha256", Base64(sha256)}});
+  t.size = a.size;
+  t.mime = a.mime;
+  t.sha256 = a.sha256;
+  return t;
+}
+
 Result<bool> AssetService::MayRead(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t owner) {
   if (user == owner) return true;
   bool allowed = false;

@@ -77,6 +77,11 @@ class AssetService {
   Result<AssetTicket> CreateUpload(store::KvTxn& txn, uint64_t user, uint32_t device, uint64_t asset_id,
                                    uint64_t size, const std::string& mime, const std::string& sha256,
                                    uint64_t now_ms);
+  // A fresh PUT ticket for an existing upload of `user` (to resume it after the first URL
+  // expired); `size` and `sha256` must match the record. Errors: kNotFound, kForbidden (not
+  // the uploader), kInvalidArgument (mismatch), engine errors.
+  Result<AssetTicket> RenewUpload(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t size,
+                                  const std::string& sha256, uint64_t now_ms);
   // A GET ticket. Errors: kNotFound (no such asset, or expired), kForbidden (neither the
   // uploader nor a member of a chat it was sent in), engine errors.
   Result<AssetTicket> CreateDownload(store::KvTxn& txn, uint64_t user, uint64_t asset_id, uint64_t now_ms);

@@ -30,13 +30,16 @@ void Core::HandleGetUploadTicket(Conn& c, const wire::GetUploadTicket& m, uint64
   if (assets_ == nullptr || t == nullptr) {
     answer.status = Code::kUnavailable;
   } else {
-    uint64_t id = 0;
+    uint64_t id = m.asset_id;
     while (id == 0) id = entropy_.U64();  // random: ids from several nodes never collide in practice
-    auto ticket = assets_->CreateUpload(*t, c.dev.user_id, c.dev.device_id, id, m.size, m.mime, m.sha256, now_ms);
+    auto ticket = m.asset_id != 0
+                      ? assets_->RenewUpload(*t, c.dev.user_id, id, m.size, m.sha256, now_ms)
+                      : assets_->CreateUpload(*t, c.dev.user_id, c.dev.device_id, id, m.size, m.mime, m.sha256, now_ms);
     if (ticket.ok()) {
       answer = ToWire(m.req_id, *ticket);
-    } else if (ticket.status().code() == Code::kInvalidArgument) {
-      answer.status = Code::kInvalidArgument;
+    } else if (ticket.status().code() == Code::kInvalidArgument || ticket.status().code() == Code::kNotFound ||
+               ticket.status().code() == Code::kForbidden) {
+      answer.status = ticket.status().code();
     } else {
       FailTurn(ticket.status());
       answer.status = Code::kUnavailable;

@@ -329,6 +329,7 @@ int main(int argc, char** argv) {
     blob.io_timeout_ms = wait_ms;
     if (int rc = Connect(c)) return rc;
     if (*download) return RunDownload(c, ma, blob);
+    ma.upload_state = state + ".upload";
     uint64_t user = 0;
     if (ma.group == 0) {
       Result<uint64_t> r = Recipient(c, to);

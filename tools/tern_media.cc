@@ -57,6 +57,51 @@ class ProgressBar {
   int last_ = -1;
 };
 
+// The unfinished upload remembered across runs: "asset_id size sha256_hex path".
+struct SavedUpload {
+  uint64_t asset_id = 0;
+  uint64_t size = 0;
+  std::string sha_hex, path;
+};
+
+std::string HexOf(const std::string& raw) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char ch : raw) {
+    out.push_back(kHex[ch >> 4]);
+    out.push_back(kHex[ch & 15]);
+  }
+  return out;
+}
+
+SavedUpload LoadUpload(const std::string& file) {
+  SavedUpload u;
+  if (file.empty()) return u;
+  FILE* f = std::fopen(file.c_str(), "r");
+  if (f == nullptr) return u;
+  unsigned long long id = 0, size = 0;
+  char sha[65] = "", path[4097] = "";
+  if (std::fscanf(f, "%llu %llu %64s %4096[^\n]", &id, &size, sha, path) == 4) {
+    u.asset_id = id;
+    u.size = size;
+    u.sha_hex = sha;
+    u.path = path;
+  }
+  std::fclose(f);
+  return u;
+}
+
+void SaveUpload(const std::string& file, const SavedUpload& u) {
+  if (file.empty()) return;
+  const std::string tmp = file + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return;
+  std::fprintf(f, "%llu %llu %s %s\n", static_cast<unsigned long long>(u.asset_id),
+               static_cast<unsigned long long>(u.size), u.sha_hex.c_str(), u.path.c_str());
+  std::fclose(f);
+  std::rename(tmp.c_str(), file.c_str());
+}
+
 bool Retryable(const Status& s) { return s.code() == Code::kUnavailable || s.code() == Code::kTimeout; }
 
 int Failed(const char* what, const Status& st) {
@@ -86,8 +131,17 @@ int RunSendFile(Client& c, uint64_t to_user, const MediaArgs& args, const BlobOp
   auto sha = Sha256File(args.file);
   if (!sha.ok()) return Failed("send-file", sha.status());
   const std::string mime = args.mime.empty() ? GuessMime(args.file) : args.mime;
-  auto ticket = c.GetUploadTicket(size, mime, *sha);
+  // The same file left unfinished by an earlier run: renew its URL and continue that asset.
+  Result<wire::AssetTicket> ticket = Status(Code::kNotFound, "no earlier upload");
+  const SavedUpload saved = LoadUpload(args.upload_state);
+  if (saved.asset_id != 0 && saved.size == size && saved.sha_hex == HexOf(*sha) && saved.path == args.file) {
+    ticket = c.GetUploadTicket(size, mime, *sha, saved.asset_id);
+    if (ticket.ok()) std::fprintf(stderr, "tern: resuming the upload of asset %llu\n",
+                                  static_cast<unsigned long long>(saved.asset_id));
+  }
+  if (!ticket.ok()) ticket = c.GetUploadTicket(size, mime, *sha);  // expired or none: a new asset
   if (!ticket.ok()) return Failed("upload ticket", ticket.status());
+  SaveUpload(args.upload_state, SavedUpload{ticket->asset_id, size, HexOf(*sha), args.file});
 
   ProgressBar bar("upload", args.progress || ::isatty(2));
   BlobOptions blob = blob_in;
@@ -124,6 +178,7 @@ int RunSendFile(Client& c, uint64_t to_user, const MediaArgs& args, const BlobOp
     std::fprintf(stderr, "tern: send refused: %s\n", CodeName(ack->status));
     return 1;
   }
+  if (!args.upload_state.empty()) std::remove(args.upload_state.c_str());  // sent: nothing to resume
   std::printf("sent msg_id=%llu chat_seq=%llu asset_id=%llu\n", static_cast<unsigned long long>(ack->msg_id),
               static_cast<unsigned long long>(ack->chat_seq), static_cast<unsigned long long>(ticket->asset_id));
   c.Close();

@@ -1,7 +1,8 @@
 // `tern send-file` and `tern download`: media through the asset service's presigned URLs and
 // the blob client (tools/client/blob_client.h), with a progress bar on stderr and resume after
-// a drop (the transfer is retried on the same asset; a download also resumes across runs from
-// FILE.part). See wire/PROTOCOL.md §5.
+// a drop (the transfer is retried on the same asset). Across runs, an upload resumes through
+// MediaArgs::upload_state (the unfinished asset, renewed with GetUploadTicket{asset_id}) and a
+// download from FILE.part. See wire/PROTOCOL.md §5.
 //
 // Thread safety: one command per process.
 #pragma once
@@ -22,6 +23,9 @@ struct MediaArgs {
   int retries = 5;          // transfer attempts after a drop
   bool progress = false;    // force the progress bar (default: when stderr is a terminal)
   uint64_t cut_after_bytes = 0;  // testing: drop the first attempt after this many bytes
+  // send-file: where an unfinished upload is remembered across runs (<state>.upload), so a
+  // killed or failed run continues the same asset next time.
+  std::string upload_state;
 };
 
 // Uploads args.file, then sends the reference to `to_user` (or args.group). Prints

@@ -95,6 +95,7 @@ struct GetUploadTicket {  // announce an upload: the server answers with a presi
   uint64_t size = 0;
   std::string mime;
   std::string sha256;  // 32 raw bytes
+  uint64_t asset_id = 0;  // nonzero: renew the URL of this (the caller's) upload to resume it
 };
 struct GetDownloadTicket {  // ask for a presigned GET (uploader or chat member only)
   uint32_t req_id = 0;

@@ -178,6 +178,7 @@ class Converter {
     m.size = t.size();
     Str(t.mime(), m.mime);
     Bytes(t.sha256(), m.sha256);
+    m.asset_id = t.asset_id();
     return m;
   }
   GetDownloadTicket Get(const fb::GetDownloadTicket& t) { return GetDownloadTicket{t.req_id(), t.asset_id()}; }

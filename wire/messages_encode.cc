@@ -90,7 +90,7 @@ Offset<flatbuffers::Vector<Offset<fb::AssetRef>>> Assets(FlatBufferBuilder& b, c
 Offset<fb::GetUploadTicket> Build(FlatBufferBuilder& b, const GetUploadTicket& m) {
   auto mime = Str(b, m.mime);
   auto sha = Bytes(b, m.sha256);
-  return fb::CreateGetUploadTicket(b, m.req_id, m.size, mime, sha);
+  return fb::CreateGetUploadTicket(b, m.req_id, m.size, mime, sha, m.asset_id);
 }
 
 Offset<fb::GetDownloadTicket> Build(FlatBufferBuilder& b, const GetDownloadTicket& m) {

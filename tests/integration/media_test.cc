@@ -232,10 +232,21 @@ TEST(MediaCli, SendFileAndDownloadResumeAfterADrop) {
   ASSERT_TRUE(std::regex_search(out, m, std::regex("asset_id=([0-9]+)"))) << out;
   const std::string asset = m[1].str();
 
-  ProcessResult heard = run(b, {"listen", "--count", "1", "--timeout", "10"});
+  // A run that gives up halfway (no retries) leaves the upload unfinished; the next run of the
+  // same command continues that asset instead of starting over.
+  const std::string src2 = server.root() + "/video.mp4";
+  const std::string data2 = WriteFile(src2, 800 * 1000, 11);
+  ProcessResult gave_up = run(a, {"send-file", "+15550700022", src2, "--retries", "0", "--test-cut-after", "300000"});
+  ASSERT_NE(gave_up.exit_code, 0) << gave_up.out << gave_up.err;
+  ProcessResult again = run(a, {"send-file", "+15550700022", src2});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.err.find("resuming the upload of asset"), std::string::npos) << again.err;
+
+  ProcessResult heard = run(b, {"listen", "--count", "2", "--timeout", "10"});
   ASSERT_EQ(heard.exit_code, 0) << heard.err;
   EXPECT_NE(heard.out.find("listen to this [asset " + asset + " audio/ogg 600000 B voice.ogg]"), std::string::npos)
       << heard.out;
+  EXPECT_NE(heard.out.find("video/mp4 800000 B video.mp4]"), std::string::npos) << heard.out;
   const std::string dest = server.root() + "/got.ogg";
   ProcessResult got = run(b, {"download", asset, dest, "--test-cut-after", "200000"});
   ASSERT_EQ(got.exit_code, 0) << got.out << got.err;

@@ -82,6 +82,18 @@ TEST_F(AssetServiceTest, UploadTicketIsAPresignedPutBoundToTheKeyAndChecksum) {
   EXPECT_EQ(rec->value().size, 500u);
 }
 
+TEST_F(AssetServiceTest, OnlyTheUploaderRenewsAnUploadUrlForTheSameContent) {
+  auto t = Txn();
+  Upload(*t, kAlice, 9);
+  auto renewed = svc_.RenewUpload(*t, kAlice, 9, 500, std::string(32, 'h'), kNow + 1000000);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_NE(renewed->url.find("/tern/a/0000000000000009?"), std::string::npos);
+  EXPECT_TRUE(Check(*renewed, "PUT", kNow + 1000000).ok());
+  EXPECT_EQ(svc_.RenewUpload(*t, kBob, 9, 500, std::string(32, 'h'), kNow).status().code(), Code::kForbidden);
+  EXPECT_EQ(svc_.RenewUpload(*t, kAlice, 9, 501, std::string(32, 'h'), kNow).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(svc_.RenewUpload(*t, kAlice, 10, 500, std::string(32, 'h'), kNow).status().code(), Code::kNotFound);
+}
+
 TEST_F(AssetServiceTest, BadUploadRequestsAreRefused) {
   auto t = Txn();
   const std::string sha(32, 'h');

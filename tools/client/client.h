@@ -105,7 +105,10 @@ class Client {
   // SHA-256 (32 raw bytes), or a presigned GET of a received asset (errors: the ticket's
   // status: kForbidden when not allowed, kNotFound, kInvalidArgument). Move the bytes with
   // tools/client/blob_client.h, then SendMedia the reference.
-  Result<wire::AssetTicket> GetUploadTicket(uint64_t size, const std::string& mime, const std::string& sha256);
+  // `asset_id` nonzero: a fresh URL for that unfinished upload of ours (resume after the
+  // first URL expired or the process restarted).
+  Result<wire::AssetTicket> GetUploadTicket(uint64_t size, const std::string& mime, const std::string& sha256,
+                                            uint64_t asset_id = 0);
   Result<wire::AssetTicket> GetDownloadTicket(uint64_t asset_id);
   Result<uint64_t> SendMedia(uint64_t to_user, uint64_t group_id, std::vector<wire::AssetRef> assets,
                              std::string caption);

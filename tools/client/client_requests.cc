@@ -224,8 +224,9 @@ Result<wire::AssetTicket> TicketOf(Result<wire::Message> r) {
 
 }  // namespace
 
-Result<wire::AssetTicket> Client::GetUploadTicket(uint64_t size, const std::string& mime, const std::string& sha256) {
-  return TicketOf(Request(wire::GetUploadTicket{0, size, mime, sha256}));
+Result<wire::AssetTicket> Client::GetUploadTicket(uint64_t size, const std::string& mime, const std::string& sha256,
+                                                  uint64_t asset_id) {
+  return TicketOf(Request(wire::GetUploadTicket{0, size, mime, sha256, asset_id}));
 }
 
 Result<wire::AssetTicket> Client::GetDownloadTicket(uint64_t asset_id) {
