@@ -88,7 +88,8 @@ BenchServer::~BenchServer() {
 
 Status BenchServer::Start(int timeout_ms) {
   if (pid_ > 0) return Status(Code::kInternal, "ternd is already running");
-  std::vector<std::string> argv = {ternd_path_, "--data", data_dir(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {ternd_path_, "--data", data_dir(), "--listen", "127.0.0.1:0",
+                                   "--blob-listen", "127.0.0.1:0"};
   if (!tls_) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   std::vector<char*> args;

@@ -87,6 +87,29 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   Add(app, "discovery_max_batch", c.discovery_max_batch, "phone numbers per SyncContacts");
   Add(app, "discovery_burst", c.discovery_burst, "phone lookups a user may make at once");
   Add(app, "discovery_per_hour", c.discovery_per_hour, "phone lookups per hour once the burst is spent");
+  Add(app, "blob_listen", c.blob_listen, "host:port of the built-in blob store (HTTP/1.1, TLS unless --plain-tcp)");
+  Add(app, "blob_public_url", c.blob_public_url, "scheme://host:port clients reach the blob store at (default: from blob_listen)");
+  Add(app, "blob_bucket", c.blob_bucket, "the built-in store's bucket name");
+  Add(app, "blob_region", c.blob_region, "the built-in store's SigV4 region");
+  Add(app, "blob_access_key", c.blob_access_key, "the built-in store's access key id (default: generated into <data>/blobs/credentials)");
+  Add(app, "blob_secret_key", c.blob_secret_key, "the built-in store's secret access key");
+  Add(app, "blob_max_object_bytes", c.blob_max_object_bytes, "largest asset, bytes");
+  Add(app, "blob_max_header_bytes", c.blob_max_header_bytes, "largest HTTP request head on the blob port");
+  Add(app, "blob_header_timeout_ms", c.blob_header_timeout_ms, "blob request headers must be complete within this");
+  Add(app, "blob_idle_timeout_ms", c.blob_idle_timeout_ms, "blob connections moving no byte for this long are closed");
+  Add(app, "blob_max_connections", c.blob_max_connections, "blob connections beyond this are closed at accept");
+  Add(app, "s3_endpoint", c.s3_endpoint, "use this external S3-compatible store (scheme://host[:port]); turns the built-in one off");
+  Add(app, "s3_region", c.s3_region, "external store's region");
+  Add(app, "s3_bucket", c.s3_bucket, "external store's bucket");
+  Add(app, "s3_access_key", c.s3_access_key, "external store's access key id");
+  Add(app, "s3_secret_key", c.s3_secret_key, "external store's secret access key");
+  app.add_flag("--s3-virtual-host,--s3_virtual_host", c.s3_virtual_host, "address the external bucket as bucket.host (default: host/bucket)");
+  Add(app, "asset_upload_url_ttl_s", c.asset_upload_url_ttl_s, "lifetime of presigned upload URLs, seconds");
+  Add(app, "asset_download_url_ttl_s", c.asset_download_url_ttl_s, "lifetime of presigned download URLs, seconds");
+  Add(app, "asset_unreferenced_ttl_ms", c.asset_unreferenced_ttl_ms, "assets never sent in a message are deleted after this");
+  Add(app, "asset_retention_ms", c.asset_retention_ms, "every asset is deleted this long after its upload ticket");
+  Add(app, "max_assets_per_message", c.max_assets_per_message, "asset references in one message (at most 16)");
+  Add(app, "max_thumbnail_bytes", c.max_thumbnail_bytes, "largest inline thumbnail of an asset reference, bytes");
   auto* fault = app.add_option("--test-fail-commits-after", c.test_fail_commits_after,
                                "TESTING ONLY: fail every store commit after the first N");
   fault->group("");  // hidden from --help
@@ -120,6 +143,22 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     return Status(Code::kInvalidArgument, "max_connections_per_ip and accept_rate must be >= 1");
   auto hp = SplitHostPort(c.listen);
   if (!hp.ok()) return hp.status();
+  if (c.s3_endpoint.empty()) {
+    auto bhp = SplitHostPort(c.blob_listen);
+    if (!bhp.ok()) return bhp.status();
+  } else if (c.s3_bucket.empty() || c.s3_access_key.empty() || c.s3_secret_key.empty() ||
+             (c.s3_endpoint.rfind("http://", 0) != 0 && c.s3_endpoint.rfind("https://", 0) != 0)) {
+    return Status(Code::kInvalidArgument, "s3_endpoint (http[s]://host[:port]) needs s3_bucket, s3_access_key and s3_secret_key");
+  }
+  if (c.max_assets_per_message > 16) return Status(Code::kInvalidArgument, "max_assets_per_message must be <= 16");
+  if (c.blob_access_key.empty() != c.blob_secret_key.empty())
+    return Status(Code::kInvalidArgument, "blob_access_key and blob_secret_key go together");
+  if (c.blob_max_header_bytes < 512 || c.blob_max_object_bytes == 0 || c.blob_header_timeout_ms == 0 ||
+      c.blob_idle_timeout_ms == 0 || c.blob_max_connections == 0)
+    return Status(Code::kInvalidArgument, "blob limits must be >= 1 (blob_max_header_bytes >= 512)");
+  if (c.asset_upload_url_ttl_s == 0 || c.asset_upload_url_ttl_s > 604800 || c.asset_download_url_ttl_s == 0 ||
+      c.asset_download_url_ttl_s > 604800)
+    return Status(Code::kInvalidArgument, "asset URL lifetimes must be 1..604800 s");
   return cl;
 }
 

@@ -69,6 +69,33 @@ struct Config {
   uint32_t discovery_max_batch = 1000;        // phones per SyncContacts
   uint32_t discovery_burst = 2000;            // phones a user may look up at once (bucket size)
   uint32_t discovery_per_hour = 200;          // bucket refill: phones per hour afterwards
+  // Media: the built-in blob store (an S3-compatible HTTP endpoint in ternd, files under
+  // <data>/blobs), on unless s3_endpoint is set. See README "Media" and wire/PROTOCOL.md §5.
+  std::string blob_listen = "127.0.0.1:7014";  // host:port (port 0 = any); TLS unless plain_tcp
+  std::string blob_public_url;            // scheme://host:port clients use; empty: from blob_listen
+  std::string blob_bucket = "tern";
+  std::string blob_region = "us-east-1";
+  std::string blob_access_key;            // empty: generated once into <data>/blobs/credentials
+  std::string blob_secret_key;
+  uint64_t blob_max_object_bytes = 64ull << 20;  // largest asset (checked at ticket and upload)
+  uint32_t blob_max_header_bytes = 8192;  // HTTP request line + headers
+  uint32_t blob_header_timeout_ms = 10000;// a request's headers must arrive within this
+  uint32_t blob_idle_timeout_ms = 30000;  // a blob connection moving no byte for this long closes
+  uint32_t blob_max_connections = 1000;
+  // An external S3-compatible store instead (turns the built-in one off).
+  std::string s3_endpoint;                // e.g. https://s3.eu-west-1.amazonaws.com
+  std::string s3_region = "us-east-1";
+  std::string s3_bucket;
+  std::string s3_access_key;
+  std::string s3_secret_key;
+  bool s3_virtual_host = false;           // bucket.host/key instead of host/bucket/key
+  // The asset service.
+  uint32_t asset_upload_url_ttl_s = 900;  // presigned PUT lifetime
+  uint32_t asset_download_url_ttl_s = 900;// presigned GET lifetime
+  uint64_t asset_unreferenced_ttl_ms = 24ull * 3600 * 1000;  // never sent in a message: deleted
+  uint64_t asset_retention_ms = 30ull * 24 * 3600 * 1000;    // every asset is deleted after this
+  uint32_t max_assets_per_message = 10;   // asset references in one Send (wire caps at 16)
+  uint32_t max_thumbnail_bytes = 4096;    // inline thumbnail per reference
 
   // Testing only: every store commit after the first N fails (0 = off).
   uint64_t test_fail_commits_after = 0;

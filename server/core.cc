@@ -2,6 +2,8 @@
 // Message handlers live in server/handle_*.cc.
 #include "server/core.h"
 
+#include "server/asset_refs.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -9,8 +11,8 @@
 
 namespace tern::server {
 
-Core::Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink)
-    : config_(config), env_(env), entropy_(entropy), sink_(sink) {}
+Core::Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink, AssetService* assets)
+    : config_(config), env_(env), entropy_(entropy), sink_(sink), assets_(assets) {}
 
 Core::~Core() {
   if (txn_) txn_->Abort();
@@ -114,6 +116,8 @@ void Core::Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms) {
         else if constexpr (std::is_same_v<T, wire::SetProfile>) HandleSetProfile(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::GetProfiles>) HandleGetProfiles(c, msg);
         else if constexpr (std::is_same_v<T, wire::SyncContacts>) HandleSyncContacts(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::GetUploadTicket>) HandleGetUploadTicket(c, msg, now_ms);
+        else if constexpr (std::is_same_v<T, wire::GetDownloadTicket>) HandleGetDownloadTicket(c, msg, now_ms);
         else if constexpr (std::is_same_v<T, wire::Ping>) {
           uint64_t nonce = msg.nonce;
           Stage(c.id, [this, id = c.id, nonce](bool) {
@@ -250,6 +254,12 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
       it.event = static_cast<wire::GroupOp>(e.event);
       it.event_user = e.event_user;
       it.receipt = static_cast<wire::ReceiptType>(e.receipt);
+      if (!e.assets.empty()) {
+        auto refs = DecodeAssetRefs(e.assets);
+        if (refs.ok()) it.assets = std::move(refs).value();
+        else std::fprintf(stderr, "ternd: message %llu: %s\n", static_cast<unsigned long long>(e.msg_id),
+                          refs.status().ToString().c_str());
+      }
       c.unacked.push_back(e.seq);
       d.items.push_back(std::move(it));
     }

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/asset_service.h"
 #include "server/config.h"
 #include "server/crypto.h"
 #include "store/accounts.h"
@@ -56,8 +57,9 @@ struct CoreStats {
 
 class Core {
  public:
-  // `env`, `entropy` and `sink` must outlive the core.
-  Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink);
+  // `env`, `entropy`, `sink` and `assets` (null: no media; every media request is refused
+  // unavailable) must outlive the core.
+  Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink, AssetService* assets = nullptr);
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
@@ -158,6 +160,12 @@ class Core {
                               uint32_t* retry_ms);
   // Stages Reply{req_id, code} (code becomes unavailable if the turn's commit fails).
   void StageReply(ConnId id, uint32_t req_id, Code code, std::string message = {});
+  // Media (server/handle_media.cc).
+  void HandleGetUploadTicket(Conn& c, const wire::GetUploadTicket& m, uint64_t now_ms);
+  void HandleGetDownloadTicket(Conn& c, const wire::GetDownloadTicket& m, uint64_t now_ms);
+  // kOk, or why a Send's asset references are refused (kUnavailable after FailTurn on a store
+  // error).
+  Code CheckSendAssets(store::KvTxn& t, const wire::Send& m, uint64_t user);
   // Every device of every user in `users`, except `skip`, each once, with its queue ensured.
   // Sets *full when one of those queues is at queue_cap.
   Result<std::vector<store::DeviceKey>> ChatTargets(store::KvTxn& t, std::span<const uint64_t> users,
@@ -178,6 +186,7 @@ class Core {
   store::KvEnv& env_;
   Entropy& entropy_;
   CodeSink& sink_;
+  AssetService* assets_;
   CoreStats stats_;
 
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;

@@ -2,6 +2,7 @@
 // expiry.
 #include <algorithm>
 
+#include "server/asset_refs.h"
 #include "server/core.h"
 #include "server/core_conn.h"
 #include "store/groups.h"
@@ -61,7 +62,9 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
   std::vector<store::DeviceKey> targets;
   store::ChatKey chat = store::ChatKey::Direct(me.user_id, m.to_user);
   auto refuse = [&](Code code) { result.status = static_cast<uint16_t>(code); };
-  if (m.text.empty() || m.text.size() > config_.max_text_bytes || (m.group_id != 0 && m.to_user != 0)) {
+  // A media message may have no caption; a plain one needs text.
+  if ((m.text.empty() && m.assets.empty()) || m.text.size() > config_.max_text_bytes ||
+      (m.group_id != 0 && m.to_user != 0)) {
     refuse(Code::kInvalidArgument);
   } else if (m.group_id != 0) {
     // A group message: only current members may send; it reaches every device of every
@@ -97,6 +100,16 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
     }
   }
 
+  if (result.status == static_cast<uint16_t>(Code::kOk) && !m.assets.empty()) {
+    // Every reference must match an upload the sender may read (its own, or one it received);
+    // checked before anything is written, then the (asset, chat) pairs that grant recipients
+    // their downloads are recorded in this same transaction.
+    Code code = CheckSendAssets(*t, m, me.user_id);
+    if (turn_failed_) return fail(turn_error_);
+    if (code != Code::kOk) refuse(code);
+    for (size_t i = 0; code == Code::kOk && i < m.assets.size(); ++i)
+      if (Status s = assets_->Attach(*t, me.user_id, m.assets[i].asset_id, chat, now_ms); !s.ok()) return fail(s);
+  }
   if (result.status == static_cast<uint16_t>(Code::kOk)) {
     store::MessageRecord rec;
     rec.chat = chat;
@@ -106,6 +119,7 @@ void Core::HandleSend(Conn& c, const wire::Send& m, uint64_t now_ms) {
     rec.server_ts_ms = now_ms;
     rec.expire_at_ms = now_ms + config_.message_ttl_ms;
     rec.text = m.text;
+    rec.assets = EncodeAssetRefs(m.assets);
     // One body, one ref per target device; one transaction however large the group.
     if (Status s = AppendToChat(*t, rec, targets, store::QueueItemKind::kMessage); !s.ok()) return fail(s);
     if (m.group_id != 0) {  // who to tell when members' receipts move past this message
@@ -156,6 +170,15 @@ void Core::RunExpiry(uint64_t now_ms) {
   for (const auto& k : outcome->touched) WantPump(k);
   // More to do: run again soon rather than waiting a whole interval.
   if (outcome->expired >= config_.expiry_budget) next_expiry_ms_ = now_ms;
+  if (assets_ != nullptr) {
+    // Media past its TTL or retention: records go in this turn, objects after the commit.
+    auto doomed = assets_->Sweep(*t, now_ms, config_.expiry_budget);
+    if (!doomed.ok()) return FailTurn(doomed.status());
+    if (!doomed->empty())
+      Stage(0, [this, names = std::move(doomed).value()](bool committed) {
+        if (committed) assets_->RemoveObjects(names);
+      });
+  }
 }
 
 }  // namespace tern::server

@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "server/asset_service.h"
+#include "server/blob_setup.h"
 #include "server/commit_fault_env.h"
 #include "server/config.h"
 #include "server/core.h"
 #include "server/dev_code_sink.h"
 #include "server/tls_context.h"
+#include "server/uv_blob_server.h"
 #include "server/uv_server.h"
 #include "store/accounts.h"
 #include "store/lmdb_env.h"
@@ -74,7 +77,6 @@ int main(int argc, char** argv) {
 
   server::SystemEntropy entropy;
   server::DevCodeSink sink(config.data_dir + "/otp.log");
-  server::Core core(config, *env, entropy, sink);
   std::unique_ptr<server::TlsServerContext> tls;
   if (!config.plain_tcp) {
     server::TlsServerOptions to;
@@ -96,6 +98,56 @@ int main(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "ternd: plain TCP (--plain-tcp): connections are NOT encrypted\n");
   }
+  // Media: the built-in blob store on its own port and thread, or an external S3 endpoint.
+  std::unique_ptr<tern::server::blob::FileStore> files;
+  std::unique_ptr<server::TlsServerContext> blob_tls;
+  std::unique_ptr<server::UvBlobServer> blob_server;
+  std::unique_ptr<server::FileStoreRemover> remover;
+  server::BlobEndpoint endpoint;
+  if (config.s3_endpoint.empty()) {
+    auto opened_files = tern::server::blob::FileStore::Open(config.data_dir + "/blobs");
+    if (!opened_files.ok()) return Fail(opened_files.status());
+    files = std::move(opened_files).value();
+    auto creds = server::LoadOrCreateBlobCredentials(config, config.data_dir + "/blobs/credentials", entropy);
+    if (!creds.ok()) return Fail(creds.status());
+    tern::server::blob::BlobOptions bo;
+    bo.credentials = *creds;
+    bo.bucket = config.blob_bucket;
+    bo.max_object_bytes = config.blob_max_object_bytes;
+    bo.max_header_bytes = config.blob_max_header_bytes;
+    bo.header_timeout_ms = config.blob_header_timeout_ms;
+    bo.idle_timeout_ms = config.blob_idle_timeout_ms;
+    if (tls) {
+      server::TlsServerOptions to = tls->options();
+      to.cert_path = tls->cert_path();
+      if (to.key_path.empty()) to.key_path = to.dir + "/key.pem";
+      to.alpn = "http/1.1";
+      to.max_early_data = 0;  // HTTP requests are not replay-safe
+      to.ticket_keys_file = "blob_ticket_keys";
+      auto t = server::TlsServerContext::Create(to);
+      if (!t.ok()) return Fail(t.status());
+      blob_tls = std::move(t).value();
+    }
+    blob_server = std::make_unique<server::UvBlobServer>(bo, *files, blob_tls.get(), config.blob_listen,
+                                                         config.blob_max_connections);
+    if (Status s = blob_server->Start(); !s.ok()) return Fail(s);
+    endpoint.base_url = config.blob_public_url.empty()
+                            ? std::string(tls ? "https://" : "http://") + blob_server->bound_address()
+                            : config.blob_public_url;
+    while (!endpoint.base_url.empty() && endpoint.base_url.back() == '/') endpoint.base_url.pop_back();
+    endpoint.bucket = config.blob_bucket;
+    endpoint.credentials = *creds;
+    remover = std::make_unique<server::FileStoreRemover>(*files);
+    std::printf("ternd blob store listening on %s (%s, bucket %s, credentials %s/blobs/credentials)\n",
+                blob_server->bound_address().c_str(), tls ? "https" : "http", config.blob_bucket.c_str(),
+                config.data_dir.c_str());
+  } else {
+    endpoint = server::ExternalEndpoint(config);
+    std::printf("ternd media in external store %s bucket %s\n", endpoint.base_url.c_str(), endpoint.bucket.c_str());
+  }
+  server::AssetService assets(server::AssetSettingsFrom(config), endpoint, remover.get());
+  server::Core core(config, *env, entropy, sink, &assets);
+
   uv_loop_t loop;
   uv_loop_init(&loop);
   int rc;
@@ -107,6 +159,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     rc = srv.Run();
   }
+  if (blob_server) blob_server->Stop();
   std::fprintf(stderr, "ternd: stopped (%s)\n", rc == 0 ? "clean" : "handles left open");
   return rc;
 }

@@ -95,21 +95,24 @@ Status CreateSelfSigned(const std::string& cert_path, const std::string& key_pat
   return st;
 }
 
-int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+int SelectAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
-  // Offered protocols: a list of length-prefixed names. Only tern/1 is spoken.
-  const size_t want = std::strlen(kAlpn);
+  // Offered protocols: a list of length-prefixed names. Only options().alpn is spoken.
+  auto* self = static_cast<TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  const std::string& alpn = self->options().alpn;
+  const size_t want = alpn.size();
   for (unsigned int i = 0; i < inlen;) {
     unsigned int len = in[i];
     if (i + 1 + len > inlen) break;
-    if (len == want && std::memcmp(in + i + 1, kAlpn, want) == 0) {
+    if (len == want && std::memcmp(in + i + 1, alpn.data(), want) == 0) {
       *out = in + i + 1;
       *outlen = static_cast<unsigned char>(len);
       return SSL_TLSEXT_ERR_OK;
     }
     i += 1 + len;
   }
-  return SSL_TLSEXT_ERR_ALERT_FATAL;  // no_application_protocol
+  // The chat protocol insists (no_application_protocol alert); HTTP goes on without ALPN.
+  return alpn == kAlpn ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
 }
 
 }  // namespace
@@ -203,7 +206,7 @@ TlsServerContext::~TlsServerContext() {
 }
 
 Status TlsServerContext::LoadTicketKeys() {
-  std::ifstream in(options_.dir + "/ticket_keys", std::ios::binary);
+  std::ifstream in(options_.dir + "/" + options_.ticket_keys_file, std::ios::binary);
   if (!in) return Status::Ok();  // first start
   std::stringstream ss;
   ss << in.rdbuf();
@@ -218,7 +221,7 @@ Status TlsServerContext::LoadTicketKeys() {
 
 Status TlsServerContext::SaveTicketKeys() const {
   std::string data(reinterpret_cast<const char*>(keys_.data()), keys_.size() * sizeof(TicketKey));
-  Status st = WritePrivate(options_.dir + "/ticket_keys", data);
+  Status st = WritePrivate(options_.dir + "/" + options_.ticket_keys_file, data);
   OPENSSL_cleanse(data.data(), data.size());
   return st;
 }

@@ -38,6 +38,11 @@ struct TlsServerOptions {
   uint32_t ticket_rotate_s = 86400;      // a new ticket key every day
   uint32_t max_early_data = 2048;        // 0 disables 0-RTT
   uint32_t max_preauth_frame = 1024;     // early-data gate: largest frame it inspects
+  // The application protocol: the chat port requires ALPN tern/1 (a client offering only
+  // others is refused); another value (the blob store's "http/1.1") is selected when offered
+  // and the handshake goes on without ALPN when the client offers none or others.
+  std::string alpn = kAlpn;
+  std::string ticket_keys_file = "ticket_keys";  // under dir; one per context
 };
 
 class TlsServerContext {

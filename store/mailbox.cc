@@ -187,9 +187,10 @@ Result<std::vector<InboxEntry>> Mailbox::Read(DeviceKey d, uint64_t after_seq, s
       e.group_id = m.chat.group_id();
       e.event = m.event;
       e.event_user = m.event_user;
+      e.assets = m.assets;
     }
-    if (!out.empty() && bytes + e.text.size() > max_bytes) return false;
-    bytes += e.text.size();
+    if (!out.empty() && bytes + e.text.size() + e.assets.size() > max_bytes) return false;
+    bytes += e.text.size() + e.assets.size();
     out.push_back(std::move(e));
     return out.size() < max_items;
   }));

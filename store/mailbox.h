@@ -55,6 +55,9 @@ struct MessageRecord {
   // Group membership events (stored like a message: once, refcounted, in the chat's order).
   uint8_t event = 0;        // wire::GroupOp; 0 = an ordinary message
   uint64_t event_user = 0;  // the member the event is about
+  // Media references carried by the message, opaque to the store (encoded by the server:
+  // server/asset_refs.h). Empty for messages without media.
+  std::string assets;
 };
 
 // kMessage and kGroupEvent items point at a body in kMsgs (one ref each); notices carry a copy
@@ -87,6 +90,7 @@ struct InboxEntry {
   uint8_t event = 0;        // kGroupEvent: wire::GroupOp
   uint64_t event_user = 0;  // kGroupEvent: the member concerned
   uint8_t receipt = 0;      // kReceipt: wire::ReceiptType
+  std::string assets;       // the body's media references (MessageRecord::assets)
 };
 
 // What an acknowledged message item was (AckUpTo's report, for delivered receipts).

@@ -93,14 +93,16 @@ Status DecodeMeta(std::string_view in, QueueMeta* m) {
   return r.Finish();
 }
 
-// Group events append (event, event_user) after refs; plain messages keep the original layout,
-// so records written before groups existed decode unchanged.
+// Group events append (event, event_user) after refs, and media messages then their asset
+// references; plain messages keep the original layout, so records written before groups or
+// media existed decode unchanged.
 std::string EncodeMessage(const MessageRecord& m) {
   RecordWriter w(kVersion);
   w.U64(m.msg_id).U64(m.chat.kind).U64(m.chat.a).U64(m.chat.b).U64(m.chat_seq)
       .U64(m.sender_user).U64(m.sender_device).U64(m.to_user).U64(m.server_ts_ms)
       .U64(m.expire_at_ms).Str(m.text).U64(m.refs);
-  if (m.event != 0) w.U64(m.event).U64(m.event_user);
+  if (m.event != 0 || !m.assets.empty()) w.U64(m.event).U64(m.event_user);
+  if (!m.assets.empty()) w.Str(m.assets);  // media: appended, so older records decode unchanged
   return w.Finish();
 }
 
@@ -121,10 +123,12 @@ Status DecodeMessage(std::string_view in, MessageRecord* m) {
   m->refs = r.U32();
   m->event = 0;
   m->event_user = 0;
+  m->assets.clear();
   if (r.ok() && !r.at_end()) {
     m->event = r.U8();
     m->event_user = r.U64();
   }
+  if (r.ok() && !r.at_end()) m->assets = r.Str();
   return r.Finish();
 }
 

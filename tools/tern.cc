@@ -21,6 +21,7 @@
 
 #include "tools/client/client.h"
 #include "tools/tern_cli.h"
+#include "tools/tern_media.h"
 
 namespace tern::tools {
 namespace {
@@ -199,6 +200,21 @@ int main(int argc, char** argv) {
   auto* send = app.add_subcommand("send", "send TEXT to PHONE (or a user id), wait for the ack");
   send->add_option("PHONE", to)->required();
   send->add_option("TEXT", text)->required();
+  MediaArgs ma;
+  auto* send_file = app.add_subcommand("send-file", "upload FILE and send it to PHONE (or a user id); resumes after drops");
+  send_file->add_option("PHONE", to, "recipient (ignored with --group)")->required();
+  send_file->add_option("FILE", ma.file)->required();
+  send_file->add_option("--caption", ma.caption, "text shown with the file");
+  send_file->add_option("--mime", ma.mime, "media type (default: from the extension)");
+  send_file->add_option("--group", ma.group, "send to this group instead");
+  auto* download = app.add_subcommand("download", "download a received asset to FILE; checks its SHA-256; resumes");
+  download->add_option("ASSET_ID", ma.asset_id)->required();
+  download->add_option("FILE", ma.file)->required();
+  for (auto* sc : {send_file, download}) {
+    sc->add_option("--retries", ma.retries, "attempts after a dropped transfer")->capture_default_str();
+    sc->add_flag("--progress", ma.progress, "progress bar even when stderr is not a terminal");
+    sc->add_option("--test-cut-after", ma.cut_after_bytes, "")->group("");  // testing: drop once
+  }
   auto* listen = app.add_subcommand("listen", "print received messages");
   listen->add_option("--count", count, "exit after this many messages (0 = no limit)");
   listen->add_option("--timeout", timeout_s, "exit after this many seconds (0 = never)");
@@ -307,6 +323,21 @@ int main(int argc, char** argv) {
   }
   if (*send) return RunSend(c, to, text, wait_ms);
   if (*listen) return RunListen(c, count, timeout_s);
+  if (*send_file || *download) {
+    BlobOptions blob;
+    blob.tls = options.tls;
+    blob.io_timeout_ms = wait_ms;
+    if (int rc = Connect(c)) return rc;
+    if (*download) return RunDownload(c, ma, blob);
+    ma.upload_state = state + ".upload";
+    uint64_t user = 0;
+    if (ma.group == 0) {
+      Result<uint64_t> r = Recipient(c, to);
+      if (!r.ok()) return Fail("send-file", r.status());
+      user = *r;
+    }
+    return RunSendFile(c, user, ma, blob, wait_ms);
+  }
   if (*devices) return RunDevices(c);
   if (*g_read) return RunRead(c, sa);
   if (*g_receipts) return RunReceipts(c, sa);

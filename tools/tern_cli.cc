@@ -1,5 +1,6 @@
 // Shared helpers of the tern command-line client (tools/tern_cli.h).
 #include "tools/tern_cli.h"
+#include "tools/tern_media.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +42,7 @@ std::string ItemLine(const wire::InboxItem& it) {
   switch (it.kind) {
     case wire::ItemKind::kMessage:
       return where + "[" + std::to_string(it.chat_seq) + "] " + std::to_string(it.sender_user) +
-             ": " + it.text;
+             ": " + it.text + AssetsSuffix(it);
     case wire::ItemKind::kGroupEvent: {
       std::string line = where + "[" + std::to_string(it.chat_seq) + "] * ";
       if (it.event == wire::GroupOp::kLeave) return line + std::to_string(it.event_user) + " left";

@@ -58,6 +58,9 @@ TERN_MESSAGE_TRAITS(SetProfile, kClientToServer, false)
 TERN_MESSAGE_TRAITS(GetProfiles, kClientToServer, false)
 TERN_MESSAGE_TRAITS(Profiles, kServerToClient, false)
 TERN_MESSAGE_TRAITS(SyncContacts, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GetUploadTicket, kClientToServer, false)
+TERN_MESSAGE_TRAITS(GetDownloadTicket, kClientToServer, false)
+TERN_MESSAGE_TRAITS(AssetTicket, kServerToClient, false)
 
 #undef TERN_MESSAGE_TRAITS
 

@@ -20,6 +20,7 @@ namespace tern::wire {
 
 inline constexpr uint16_t kProtocolVersion = 1;
 inline constexpr size_t kMaxDictIds = 16;  // entries in a handshake's dict_ids
+inline constexpr size_t kMaxAssetsPerMessage = 16;  // Send.assets / InboxItem.assets entries
 
 // ---- pre-authentication, client -> server ----
 struct RequestCode {  // ask for a one-time code to be sent to `phone` (E.164, "+" and digits)
@@ -72,6 +73,47 @@ struct Welcome {  // authentication succeeded; the session is now authenticated
   uint32_t dict_id = 0;         // compression from here on, both ways (0 = none)
 };
 
+// ---- media (PROTOCOL.md §5) ----
+struct AssetRef {
+  uint64_t asset_id = 0;
+  uint64_t size = 0;
+  std::string mime;
+  std::string sha256;      // 32 raw bytes
+  uint32_t width = 0;      // pixels (0 = not given)
+  uint32_t height = 0;
+  uint32_t duration_ms = 0;
+  std::string thumbnail;   // raw bytes of a tiny preview
+  std::string name;        // file name (documents)
+  bool operator==(const AssetRef&) const = default;
+};
+struct HttpHeader {
+  std::string name, value;
+  bool operator==(const HttpHeader&) const = default;
+};
+struct GetUploadTicket {  // announce an upload: the server answers with a presigned PUT
+  uint32_t req_id = 0;
+  uint64_t size = 0;
+  std::string mime;
+  std::string sha256;  // 32 raw bytes
+  uint64_t asset_id = 0;  // nonzero: renew the URL of this (the caller's) upload to resume it
+};
+struct GetDownloadTicket {  // ask for a presigned GET (uploader or chat member only)
+  uint32_t req_id = 0;
+  uint64_t asset_id = 0;
+};
+struct AssetTicket {
+  uint32_t req_id = 0;
+  Code status = Code::kOk;
+  uint64_t asset_id = 0;
+  std::string method;  // "PUT" or "GET"
+  std::string url;
+  std::vector<HttpHeader> headers;  // to send verbatim (signed)
+  uint64_t expires_ms = 0;
+  uint64_t size = 0;
+  std::string mime;
+  std::string sha256;
+};
+
 // ---- authenticated, client -> server ----
 struct Send {
   uint64_t client_seq = 0;  // strictly increasing per device, starting at 1
@@ -79,6 +121,7 @@ struct Send {
   std::string text;         // UTF-8
   uint64_t ack_inbox_seq = 0;  // piggybacked cumulative InboxAck (0 = none)
   uint64_t group_id = 0;       // nonzero: a group message (then to_user must be 0)
+  std::vector<AssetRef> assets;  // media (PROTOCOL.md §5); `text` is then the caption
 };
 struct InboxAck {  // cumulative: every inbox item with seq <= `seq` is durably stored
   uint64_t seq = 0;
@@ -144,6 +187,7 @@ struct InboxItem {
   // kReceipt items: `sender_user` delivered/read the chat up to `chat_seq`. The chat is
   // group_id when nonzero, else the 1:1 chat between sender_user and to_user.
   ReceiptType receipt = ReceiptType::kNone;
+  std::vector<AssetRef> assets;  // kMessage items: media attached by the sender
 };
 struct Deliver {
   std::vector<InboxItem> items;  // ascending seq (gaps possible: superseded receipts are removed)
@@ -288,7 +332,8 @@ using Message = std::variant<RequestCode, Verify, Link, Resume, CodeSent, Welcom
                              Deliver, Resolved, LinkCode, DeviceList, Reply, Ping, Pong, Error,
                              CreateGroup, GroupChange, GetGroup, GroupInfo, ReadMark,
                              GetReceipts, ReceiptList, SetPresence, SubscribePresence, Presence,
-                             SetProfile, GetProfiles, Profiles, SyncContacts>;
+                             SetProfile, GetProfiles, Profiles, SyncContacts, GetUploadTicket,
+                             GetDownloadTicket, AssetTicket>;
 
 const char* MessageName(const Message& m);
 

@@ -41,6 +41,34 @@ class Converter {
     return true;
   }
 
+  // Copies an optional byte vector (sha256, thumbnail); absent reads as empty.
+  bool Bytes(const flatbuffers::Vector<uint8_t>* v, std::string& out) {
+    if (v == nullptr) return true;
+    if (v->size() > limits_.max_string) return Fail("byte field over max_string");
+    out.assign(reinterpret_cast<const char*>(v->data()), v->size());
+    return true;
+  }
+
+  // Media references (Send.assets, InboxItem.assets); at most kMaxAssetsPerMessage.
+  bool Assets(const flatbuffers::Vector<flatbuffers::Offset<fb::AssetRef>>* v, std::vector<AssetRef>& out) {
+    if (v == nullptr) return true;
+    if (v->size() > kMaxAssetsPerMessage) return Fail("more than kMaxAssetsPerMessage assets");
+    out.reserve(v->size());
+    for (const fb::AssetRef* x : *v) {
+      AssetRef a;
+      a.asset_id = x->asset_id();
+      a.size = x->size();
+      a.width = x->width();
+      a.height = x->height();
+      a.duration_ms = x->duration_ms();
+      if (!Str(x->mime(), a.mime) || !Bytes(x->sha256(), a.sha256) || !Bytes(x->thumbnail(), a.thumbnail) ||
+          !Str(x->name(), a.name))
+        return false;
+      out.push_back(std::move(a));
+    }
+    return true;
+  }
+
   template <typename V>
   bool Count(const V* v) {
     if (v != nullptr && v->size() > limits_.max_items) return Fail("vector over max_items");
@@ -141,6 +169,37 @@ class Converter {
     Str(t.text(), m.text);
     m.ack_inbox_seq = t.ack_inbox_seq();
     m.group_id = t.group_id();
+    Assets(t.assets(), m.assets);
+    return m;
+  }
+  GetUploadTicket Get(const fb::GetUploadTicket& t) {
+    GetUploadTicket m;
+    m.req_id = t.req_id();
+    m.size = t.size();
+    Str(t.mime(), m.mime);
+    Bytes(t.sha256(), m.sha256);
+    m.asset_id = t.asset_id();
+    return m;
+  }
+  GetDownloadTicket Get(const fb::GetDownloadTicket& t) { return GetDownloadTicket{t.req_id(), t.asset_id()}; }
+  AssetTicket Get(const fb::AssetTicket& t) {
+    AssetTicket m;
+    m.req_id = t.req_id();
+    m.status = static_cast<Code>(t.status());
+    m.asset_id = t.asset_id();
+    Str(t.method(), m.method);
+    Str(t.url(), m.url);
+    if (Count(t.headers()) && t.headers() != nullptr)
+      for (const fb::HttpHeader* h : *t.headers()) {
+        HttpHeader x;
+        Str(h->name(), x.name);
+        Str(h->value(), x.value);
+        m.headers.push_back(std::move(x));
+      }
+    m.expires_ms = t.expires_ms();
+    m.size = t.size();
+    Str(t.mime(), m.mime);
+    Bytes(t.sha256(), m.sha256);
     return m;
   }
   InboxAck Get(const fb::InboxAck& t) { return InboxAck{t.seq()}; }
@@ -179,6 +238,7 @@ class Converter {
       item.event = Op(it->event());
       item.event_user = it->event_user();
       item.receipt = Enum<ReceiptType>(it->receipt(), fb::ReceiptType::MAX, "unknown ReceiptType");
+      Assets(it->assets(), item.assets);
       m.items.push_back(std::move(item));
     }
     return m;
@@ -400,6 +460,9 @@ Result<Message> DecodeMessage(std::span<const uint8_t> body, const DecodeLimits&
     case fb::Msg::GetProfiles: return Convert<fb::GetProfiles>(frame, conv);
     case fb::Msg::Profiles: return Convert<fb::Profiles>(frame, conv);
     case fb::Msg::SyncContacts: return Convert<fb::SyncContacts>(frame, conv);
+    case fb::Msg::GetUploadTicket: return Convert<fb::GetUploadTicket>(frame, conv);
+    case fb::Msg::GetDownloadTicket: return Convert<fb::GetDownloadTicket>(frame, conv);
+    case fb::Msg::AssetTicket: return Convert<fb::AssetTicket>(frame, conv);
   }
   return Bad("unknown message type");
 }

@@ -67,9 +67,56 @@ Offset<fb::Welcome> Build(FlatBufferBuilder& b, const Welcome& m) {
                            m.max_inflight, m.dict_id);
 }
 
+Offset<flatbuffers::Vector<uint8_t>> Bytes(FlatBufferBuilder& b, const std::string& s) {
+  return s.empty() ? Offset<flatbuffers::Vector<uint8_t>>()
+                   : b.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// An empty list is omitted, so messages without media cost nothing extra.
+Offset<flatbuffers::Vector<Offset<fb::AssetRef>>> Assets(FlatBufferBuilder& b, const std::vector<AssetRef>& v) {
+  if (v.empty()) return {};
+  std::vector<Offset<fb::AssetRef>> refs;
+  refs.reserve(v.size());
+  for (const AssetRef& a : v) {
+    auto mime = Str(b, a.mime);
+    auto sha = Bytes(b, a.sha256);
+    auto thumb = Bytes(b, a.thumbnail);
+    auto name = Str(b, a.name);
+    refs.push_back(fb::CreateAssetRef(b, a.asset_id, a.size, mime, sha, a.width, a.height, a.duration_ms, thumb, name));
+  }
+  return b.CreateVector(refs);
+}
+
+Offset<fb::GetUploadTicket> Build(FlatBufferBuilder& b, const GetUploadTicket& m) {
+  auto mime = Str(b, m.mime);
+  auto sha = Bytes(b, m.sha256);
+  return fb::CreateGetUploadTicket(b, m.req_id, m.size, mime, sha, m.asset_id);
+}
+
+Offset<fb::GetDownloadTicket> Build(FlatBufferBuilder& b, const GetDownloadTicket& m) {
+  return fb::CreateGetDownloadTicket(b, m.req_id, m.asset_id);
+}
+
+Offset<fb::AssetTicket> Build(FlatBufferBuilder& b, const AssetTicket& m) {
+  auto method = Str(b, m.method);
+  auto url = Str(b, m.url);
+  std::vector<Offset<fb::HttpHeader>> hs;
+  for (const HttpHeader& h : m.headers) {
+    auto n = Str(b, h.name);
+    auto v = Str(b, h.value);
+    hs.push_back(fb::CreateHttpHeader(b, n, v));
+  }
+  auto headers = hs.empty() ? Offset<flatbuffers::Vector<Offset<fb::HttpHeader>>>() : b.CreateVector(hs);
+  auto mime = Str(b, m.mime);
+  auto sha = Bytes(b, m.sha256);
+  return fb::CreateAssetTicket(b, m.req_id, CodeValue(m.status), m.asset_id, method, url, headers, m.expires_ms,
+                               m.size, mime, sha);
+}
+
 Offset<fb::Send> Build(FlatBufferBuilder& b, const Send& m) {
   auto text = Str(b, m.text);
-  return fb::CreateSend(b, m.client_seq, m.to_user, text, m.ack_inbox_seq, m.group_id);
+  auto assets = Assets(b, m.assets);
+  return fb::CreateSend(b, m.client_seq, m.to_user, text, m.ack_inbox_seq, m.group_id, assets);
 }
 
 Offset<fb::InboxAck> Build(FlatBufferBuilder& b, const InboxAck& m) {
@@ -103,11 +150,12 @@ Offset<fb::Deliver> Build(FlatBufferBuilder& b, const Deliver& m) {
   items.reserve(m.items.size());
   for (const InboxItem& it : m.items) {
     auto text = Str(b, it.text);
+    auto assets = Assets(b, it.assets);
     items.push_back(fb::CreateInboxItem(b, it.seq, static_cast<fb::ItemKind>(it.kind), it.msg_id,
                                         it.sender_user, it.sender_device, it.to_user,
                                         it.chat_seq, it.server_ts_ms, text, it.group_id,
                                         static_cast<fb::GroupOp>(it.event), it.event_user,
-                                        static_cast<fb::ReceiptType>(it.receipt)));
+                                        static_cast<fb::ReceiptType>(it.receipt), assets));
   }
   // An empty list is written as an empty vector, not omitted: both decode the same.
   return fb::CreateDeliver(b, b.CreateVector(items));

@@ -10,6 +10,7 @@ namespace tern::testing {
 namespace {
 
 constexpr std::string_view kListening = "ternd listening on 127.0.0.1:";
+constexpr std::string_view kBlobListening = "ternd blob store listening on 127.0.0.1:";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -41,7 +42,8 @@ TestServer::~TestServer() {
 
 Status TestServer::Start() {
   if (running()) return Status(Code::kInternal, "ternd is already running");
-  std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0",
+                                   "--blob-listen", "127.0.0.1:0"};
   if (security_ == Security::kPlain) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   auto child = ChildProcess::Spawn(argv, dir_.Sub("ternd.log"));
@@ -55,6 +57,10 @@ Status TestServer::Start() {
                   "ternd did not report listening: " + line.status().message());
   }
   port_ = static_cast<uint16_t>(std::stoi(line->substr(kListening.size())));
+  // Printed before the chat listener's line, so it is already there (or never comes).
+  Result<std::string> blob = process_->WaitForLine(
+      [](const std::string& l) { return l.rfind(kBlobListening, 0) == 0; }, 0);
+  blob_port_ = blob.ok() ? static_cast<uint16_t>(std::stoi(blob->substr(kBlobListening.size()))) : 0;
   return Status::Ok();
 }
 

@@ -49,6 +49,11 @@ class TestServer {
   Result<int> Stop();
 
   uint16_t port() const { return port_; }
+  // The built-in blob store's port (0 when ternd runs with an external S3 store).
+  uint16_t blob_port() const { return blob_port_; }
+  // <data>/blobs/credentials (AWS shared-credentials format) and <data>/tls/cert.pem.
+  std::string blob_credentials_path() const { return data_dir() + "/blobs/credentials"; }
+  std::string cert_path() const { return data_dir() + "/tls/cert.pem"; }
   bool running() const { return process_ && process_->running(); }
   // ternd's pid while running (-1 otherwise), e.g. to read /proc/PID/status.
   pid_t pid() const { return running() ? process_->pid() : -1; }
@@ -75,6 +80,7 @@ class TestServer {
   TempDir dir_;
   std::unique_ptr<ChildProcess> process_;
   uint16_t port_ = 0;
+  uint16_t blob_port_ = 0;
   int starts_ = 0;
 };
 

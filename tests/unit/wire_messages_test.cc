@@ -80,7 +80,8 @@ TEST(Messages, NamesDirectionsAndPreAuthAllowance) {
   const auto samples = SampleMessages();
   const char* kC2S = "RequestCode Verify Link Resume Send InboxAck ResolvePhone CreateLinkCode "
                      "ListDevices UnlinkDevice CreateGroup GroupChange GetGroup ReadMark GetReceipts "
-                     "SetPresence SubscribePresence SetProfile GetProfiles SyncContacts ";
+                     "SetPresence SubscribePresence SetProfile GetProfiles SyncContacts GetUploadTicket "
+                     "GetDownloadTicket ";
   const char* kPreAuth = "RequestCode Verify Link Resume CodeSent Welcome Ping Pong Error ";
   std::string c2s, s2c, both, preauth;
   for (const Message& m : samples) {
@@ -94,7 +95,7 @@ TEST(Messages, NamesDirectionsAndPreAuthAllowance) {
   }
   EXPECT_EQ(c2s, kC2S);
   EXPECT_EQ(s2c, "CodeSent Welcome SendAck Deliver Resolved LinkCode DeviceList Reply GroupInfo "
-                 "ReceiptList Presence Profiles ");
+                 "ReceiptList Presence Profiles AssetTicket ");
   EXPECT_EQ(both, "Ping Pong Error ");
   EXPECT_EQ(preauth, kPreAuth);
 }
@@ -155,7 +156,7 @@ TEST(Messages, UnionTypeWithoutTableIsProtocol) {
 TEST(Messages, UnknownUnionTypeIsProtocol) {
   flatbuffers::FlatBufferBuilder b;
   auto ping = fb::CreatePing(b, 1);
-  b.Finish(fb::CreateFrame(b, static_cast<fb::Msg>(36), ping.Union()));  // one past SyncContacts
+  b.Finish(fb::CreateFrame(b, static_cast<fb::Msg>(39), ping.Union()));  // one past AssetTicket
   std::string body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   EXPECT_EQ(Decode(body).status().code(), Code::kProtocol);
 }

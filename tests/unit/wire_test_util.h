@@ -55,7 +55,35 @@ inline std::vector<Message> SampleMessages() {
       GetProfiles{15, {7, 9}},
       Profiles{16, Code::kOk, {Profile{9, "+15550001", "hiking", Availability::kBusy, 1700000000000}}, 0},
       SyncContacts{16, {"+15550001", "+15550002"}},
+      GetUploadTicket{17, 2048, "image/jpeg", std::string(32, '\x5a')},
+      GetDownloadTicket{18, 0x0102030405060708ull},
+      AssetTicket{17, Code::kOk, 0x0102030405060708ull, "PUT", "https://127.0.0.1:7014/tern/a/0102030405060708?X-Amz-Signature=ab",
+                  {{"x-amz-checksum-sha256", "Wlpa"}}, 1700000900000, 2048, "image/jpeg", std::string(32, '\x5a')},
   };
+}
+
+// A media message and its delivery (appended fields: Send.assets, InboxItem.assets).
+inline AssetRef SampleAsset() {
+  return AssetRef{0x0102030405060708ull, 2048, "image/jpeg", std::string(32, '\x5a'), 640, 480, 0,
+                  std::string("\xff\xd8\xff", 3), "cat.jpg"};
+}
+inline Send SampleMediaSend() {
+  Send s{57, 9, "look"};
+  s.assets = {SampleAsset()};
+  return s;
+}
+inline Deliver SampleMediaDeliver() {
+  InboxItem it;
+  it.seq = 3;
+  it.msg_id = 4243;
+  it.sender_user = 8;
+  it.sender_device = 1;
+  it.to_user = 9;
+  it.chat_seq = 18;
+  it.server_ts_ms = 1700000000002;
+  it.text = "look";
+  it.assets = {SampleAsset()};
+  return Deliver{{it}};
 }
 
 inline std::span<const uint8_t> Bytes(std::string_view s) {

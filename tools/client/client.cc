@@ -128,6 +128,15 @@ Result<uint64_t> Client::SendToGroup(uint64_t group_id, std::string text) {
   return seq;
 }
 
+Result<uint64_t> Client::SendMedia(uint64_t to_user, uint64_t group_id, std::vector<wire::AssetRef> assets,
+                                   std::string caption) {
+  Result<uint64_t> seq = core_.SendMedia(to_user, group_id, std::move(assets), std::move(caption));
+  if (!seq.ok() || !connected()) return seq;
+  Stage();
+  Flush(options_.io_timeout_ms).IgnoreError();  // a drop leaves it pending: not a Send error
+  return seq;
+}
+
 void Client::Stage() {
   if (!connected()) return;
   for (wire::Message& m : core_.TakeOutgoing(SteadyNowMs())) session_->Send(m);

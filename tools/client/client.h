@@ -101,6 +101,17 @@ class Client {
   Result<uint64_t> ChangeGroup(uint64_t group_id, wire::GroupOp op, uint64_t user_id = 0,
                                const std::string& name = "");
   Result<wire::GroupInfo> GetGroup(uint64_t group_id);
+  // Media (PROTOCOL.md §5). Tickets: a presigned PUT for a file of `size` bytes with that
+  // SHA-256 (32 raw bytes), or a presigned GET of a received asset (errors: the ticket's
+  // status: kForbidden when not allowed, kNotFound, kInvalidArgument). Move the bytes with
+  // tools/client/blob_client.h, then SendMedia the reference.
+  // `asset_id` nonzero: a fresh URL for that unfinished upload of ours (resume after the
+  // first URL expired or the process restarted).
+  Result<wire::AssetTicket> GetUploadTicket(uint64_t size, const std::string& mime, const std::string& sha256,
+                                            uint64_t asset_id = 0);
+  Result<wire::AssetTicket> GetDownloadTicket(uint64_t asset_id);
+  Result<uint64_t> SendMedia(uint64_t to_user, uint64_t group_id, std::vector<wire::AssetRef> assets,
+                             std::string caption);
 
   // ---- receipts, presence, profiles, contacts (PROTOCOL.md §3.11-§3.13) ----
   // "I read the 1:1 chat with peer_user (or group group_id) up to chat_seq"; waits for the Reply.

@@ -100,6 +100,7 @@ Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
                              std::is_same_v<T, wire::LinkCode> ||
                              std::is_same_v<T, wire::DeviceList> ||
                              std::is_same_v<T, wire::GroupInfo> ||
+                             std::is_same_v<T, wire::AssetTicket> ||
                              std::is_same_v<T, wire::Reply>) {
           replies_[msg.req_id] = msg;
         }
@@ -227,6 +228,11 @@ Result<uint64_t> ClientCore::SendToGroup(uint64_t group_id, std::string text) {
   return Store(PendingSend{0, 0, std::move(text), group_id});
 }
 
+Result<uint64_t> ClientCore::SendMedia(uint64_t to_user, uint64_t group_id, std::vector<wire::AssetRef> assets,
+                                       std::string caption) {
+  return Store(PendingSend{0, to_user, std::move(caption), group_id, std::move(assets)});
+}
+
 Result<uint64_t> ClientCore::Store(PendingSend p) {
   if (!state_.registered()) return Status(Code::kInvalidArgument, "device not registered");
   p.client_seq = state_.next_client_seq;
@@ -244,7 +250,7 @@ Result<uint64_t> ClientCore::Store(PendingSend p) {
 
 void ClientCore::QueueSend(const PendingSend& p) {
   ++counters_.sends_written;
-  outgoing_.push_back(wire::Send{p.client_seq, p.to_user, p.text, 0, p.group_id});
+  outgoing_.push_back(wire::Send{p.client_seq, p.to_user, p.text, 0, p.group_id, p.assets});
 }
 
 ClientCore::Marks ClientCore::MarkOf(uint64_t peer_user, uint64_t group_id, uint64_t reader) const {

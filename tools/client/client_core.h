@@ -101,6 +101,10 @@ class ClientCore {
   Result<uint64_t> Send(uint64_t to_user, std::string text);
   // The same for a message to group `group_id` (delivered to every member's devices).
   Result<uint64_t> SendToGroup(uint64_t group_id, std::string text);
+  // A media message (PROTOCOL.md §5): asset references with an optional caption, to a user
+  // (to_user) or a group (group_id).
+  Result<uint64_t> SendMedia(uint64_t to_user, uint64_t group_id, std::vector<wire::AssetRef> assets,
+                             std::string caption);
 
   // Queues a request (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice, CreateGroup,
   // GroupChange, GetGroup) after giving it

@@ -211,6 +211,28 @@ Result<std::vector<wire::Profile>> Client::SyncContacts(std::vector<std::string>
   return ProfilesOf(Request(wire::SyncContacts{0, std::move(phones)}));
 }
 
+namespace {
+
+Result<wire::AssetTicket> TicketOf(Result<wire::Message> r) {
+  if (!r.ok()) return r.status();
+  if (auto* t = std::get_if<wire::AssetTicket>(&r.value())) {
+    if (t->status != Code::kOk) return Status(t->status, "asset ticket refused");
+    return std::move(*t);
+  }
+  return ReplyStatus(r.value(), "AssetTicket");
+}
+
+}  // namespace
+
+Result<wire::AssetTicket> Client::GetUploadTicket(uint64_t size, const std::string& mime, const std::string& sha256,
+                                                  uint64_t asset_id) {
+  return TicketOf(Request(wire::GetUploadTicket{0, size, mime, sha256, asset_id}));
+}
+
+Result<wire::AssetTicket> Client::GetDownloadTicket(uint64_t asset_id) {
+  return TicketOf(Request(wire::GetDownloadTicket{0, asset_id}));
+}
+
 void Client::Close() {
   if (!connected()) return;
   Stage();

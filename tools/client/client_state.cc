@@ -105,9 +105,16 @@ std::string SerializeClientState(const ClientState& s) {
   put("next_client_seq", std::to_string(s.next_client_seq));
   put("last_acked_client_seq", std::to_string(s.last_acked_client_seq));
   for (const PendingSend& p : s.unacked) {
-    // A group send appends its group id as a fifth field; 1:1 lines keep the old format.
-    put("pending", std::to_string(p.client_seq) + " " + std::to_string(p.to_user) + " " +
-                       Hex(p.text) + (p.group_id != 0 ? " " + std::to_string(p.group_id) : ""));
+    // A group send appends its group id as a fifth field, a media send its asset references
+    // (hex of a Send frame body holding only them) as a sixth; older lines keep their format.
+    std::string line = std::to_string(p.client_seq) + " " + std::to_string(p.to_user) + " " + Hex(p.text);
+    if (p.group_id != 0 || !p.assets.empty()) line += " " + std::to_string(p.group_id);
+    if (!p.assets.empty()) {
+      wire::Send only;
+      only.assets = p.assets;
+      line += " " + Hex(wire::EncodeMessage(only));
+    }
+    put("pending", line);
   }
   char sum[17];
   std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(Fnv1a64(out)));
@@ -146,16 +153,24 @@ Result<ClientState> ParseClientState(std::string_view text) {
     std::vector<std::string_view> f = Fields(line);
     std::string_view key = f[0];
     if (key == "pending") {
-      if (f.size() != 4 && f.size() != 5) return Corrupt(line_no, "pending needs 3 or 4 fields");
+      if (f.size() < 4 || f.size() > 6) return Corrupt(line_no, "pending needs 3 to 5 fields");
       auto seq = ParseUint<uint64_t>(f[1]);
       auto to = ParseUint<uint64_t>(f[2]);
       auto txt = Unhex(f[3]);
-      auto group = f.size() == 5 ? ParseUint<uint64_t>(f[4]) : std::optional<uint64_t>(0);
+      auto group = f.size() >= 5 ? ParseUint<uint64_t>(f[4]) : std::optional<uint64_t>(0);
       if (!seq || !to || !txt || !group) return Corrupt(line_no, "bad pending record");
+      std::vector<wire::AssetRef> assets;
+      if (f.size() == 6) {
+        auto raw = Unhex(f[5]);
+        if (!raw) return Corrupt(line_no, "bad pending assets");
+        auto m = wire::DecodeMessage(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(raw->data()), raw->size()));
+        if (!m.ok() || !std::holds_alternative<wire::Send>(m.value())) return Corrupt(line_no, "bad pending assets");
+        assets = std::move(std::get<wire::Send>(m.value()).assets);
+      }
       if (!s.unacked.empty() && s.unacked.back().client_seq >= *seq) {
         return Corrupt(line_no, "pending records out of order");
       }
-      s.unacked.push_back(PendingSend{*seq, *to, std::move(*txt), *group});
+      s.unacked.push_back(PendingSend{*seq, *to, std::move(*txt), *group, std::move(assets)});
       continue;
     }
     if (f.size() != 2) return Corrupt(line_no, "expected `key value`");

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wire/messages.h"
 #include "wire/status.h"
 
 namespace tern::tools {
@@ -33,6 +34,7 @@ struct PendingSend {
   uint64_t to_user = 0;
   std::string text;
   uint64_t group_id = 0;  // nonzero: a group message (to_user is 0)
+  std::vector<wire::AssetRef> assets;  // media references (PROTOCOL.md §5)
   bool operator==(const PendingSend&) const = default;
 };
 

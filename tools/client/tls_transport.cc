@@ -16,7 +16,6 @@
 namespace tern::tools {
 namespace {
 
-constexpr unsigned char kAlpnWire[] = {6, 't', 'e', 'r', 'n', '/', '1'};
 constexpr char kSessionMagic[] = "tern-tls-session 1";
 
 std::string SslErrorText() {
@@ -72,7 +71,12 @@ Result<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(const TlsOpti
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_alpn_protos(ctx, kAlpnWire, sizeof kAlpnWire);
+  if (!o.alpn.empty()) {
+    std::string wire_alpn(1, static_cast<char>(o.alpn.size()));
+    wire_alpn += o.alpn;
+    SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire_alpn.data()),
+                            static_cast<unsigned int>(wire_alpn.size()));
+  }
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, OnNewSession);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -243,8 +247,9 @@ Status TlsTransport::Finished() {
   const unsigned char* proto = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_, &proto, &len);
-  if (len != 0 && (len != 6 || std::memcmp(proto, "tern/1", 6) != 0))
-    return Status(Code::kUnavailable, "TLS: the server does not speak tern/1");
+  const std::string& want = context_.options().alpn;
+  if (len != 0 && (len != want.size() || std::memcmp(proto, want.data(), len) != 0))
+    return Status(Code::kUnavailable, "TLS: the server does not speak " + want);
   if (early_sent_ && SSL_get_early_data_status(ssl_) != SSL_EARLY_DATA_ACCEPTED) resend_ = early_;
   std::string().swap(early_);
   return Status::Ok();

@@ -5,7 +5,8 @@
 // Verification: against a CA file (chain + host name or IP), against a pinned SHA-256
 // fingerprint of the server certificate (ternd prints it and writes <data>/tls/cert.sha256;
 // `openssl x509 -fingerprint -sha256` shows the same), or, with neither, the system CAs.
-// ALPN offers "tern/1"; a server that picks another protocol is refused.
+// ALPN offers TlsOptions::alpn ("tern/1"; the blob client: "http/1.1"); a server that picks
+// another protocol is refused.
 //
 // Tickets: the newest session ticket is kept in memory and, when `session_path` is set, in that
 // file (with the server identity it was verified for, so a changed pin or CA drops it). A
@@ -34,6 +35,7 @@ struct TlsOptions {
   std::string pin_sha256;    // "AB:CD:..." or plain hex, case-insensitive; wins over ca_file
   std::string session_path;  // ticket file; empty: keep the ticket in memory only
   bool early_data = true;    // send the first write (the Resume) as 0-RTT when possible
+  std::string alpn = "tern/1";  // offered; a server choosing another is refused ("" = no ALPN)
 };
 
 class TlsClientContext {

@@ -142,8 +142,11 @@ Status TernBackend::Start() {
   }
   options_.otp_file = data_dir_ + "/otp.log";
   const std::string help = HelpText(options_.spawn_path);
-  argv_ = {options_.spawn_path, "--data", data_dir_, "--listen", "127.0.0.1:0",
-           "--max-connections", "200000"};
+  argv_ = {options_.spawn_path, "--data", data_dir_, "--listen", "127.0.0.1:0", "--max-connections", "200000"};
+  if (help.find("--blob-listen") != std::string::npos) {  // a ternd with the built-in blob store
+    argv_.push_back("--blob-listen");
+    argv_.push_back("127.0.0.1:0");
+  }
   if (help.find("--plain-tcp") != std::string::npos) {
     plain_flag_ = true;
     argv_.push_back("--plain-tcp");

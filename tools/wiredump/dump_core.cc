@@ -200,12 +200,37 @@ const char* KindName(wire::ItemKind k) {
   }
 }
 
+std::string Hex(const std::string& raw) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char ch : raw) {
+    out.push_back(kHex[ch >> 4]);
+    out.push_back(kHex[ch & 15]);
+  }
+  return out;
+}
+
+// Media references (PROTOCOL.md §5) as a JSON array; the thumbnail by its size only.
+std::string AssetsJson(const std::vector<wire::AssetRef>& assets) {
+  std::string a = "[";
+  for (size_t i = 0; i < assets.size(); ++i) {
+    const auto& x = assets[i];
+    Obj e("AssetRef");
+    e.U("asset_id", x.asset_id).U("size", x.size).S("mime", x.mime).S("sha256", Hex(x.sha256))
+        .U("width", x.width).U("height", x.height).U("duration_ms", x.duration_ms)
+        .U("thumbnail_bytes", x.thumbnail.size()).S("name", x.name);
+    a += (i ? "," : "") + e.Done();
+  }
+  return a + "]";
+}
+
 std::string ItemJson(const wire::InboxItem& it) {
   Obj o("InboxItem");
   o.U("seq", it.seq).S("kind", KindName(it.kind)).U("msg_id", it.msg_id)
       .U("sender_user", it.sender_user).U("sender_device", it.sender_device)
       .U("to_user", it.to_user).U("chat_seq", it.chat_seq).U("server_ts_ms", it.server_ts_ms)
       .S("text", it.text);
+  if (!it.assets.empty()) o.Raw("assets", AssetsJson(it.assets));
   return o.Done();
 }
 
@@ -250,6 +275,16 @@ std::string MessageJson(const wire::Message& m) {
         } else if constexpr (std::is_same_v<T, wire::Send>) {
           o.U("client_seq", x.client_seq).U("to_user", x.to_user).S("text", x.text)
               .U("ack_inbox_seq", x.ack_inbox_seq);
+          if (x.group_id != 0) o.U("group_id", x.group_id);
+          if (!x.assets.empty()) o.Raw("assets", AssetsJson(x.assets));
+        } else if constexpr (std::is_same_v<T, wire::GetUploadTicket>) {
+          o.U("req_id", x.req_id).U("size", x.size).S("mime", x.mime).S("sha256", Hex(x.sha256));
+        } else if constexpr (std::is_same_v<T, wire::GetDownloadTicket>) {
+          o.U("req_id", x.req_id).U("asset_id", x.asset_id);
+        } else if constexpr (std::is_same_v<T, wire::AssetTicket>) {
+          o.U("req_id", x.req_id).C("status", x.status).U("asset_id", x.asset_id).S("method", x.method)
+              .S("url", x.url).U("expires_ms", x.expires_ms).U("size", x.size).S("mime", x.mime)
+              .S("sha256", Hex(x.sha256));
         } else if constexpr (std::is_same_v<T, wire::InboxAck>) {
           o.U("seq", x.seq);
         } else if constexpr (std::is_same_v<T, wire::ResolvePhone>) {
@@ -304,6 +339,7 @@ std::string SummaryLine(const FrameRecord& r) {
         if constexpr (std::is_same_v<T, wire::Send>) {
           u("client_seq", x.client_seq), u("to", x.to_user);
           if (x.ack_inbox_seq) u("ack", x.ack_inbox_seq);
+          if (!x.assets.empty()) u("assets", x.assets.size());
           f("text", Short(x.text));
         } else if constexpr (std::is_same_v<T, wire::SendAck>) {
           u("client_seq", x.client_seq), f("status", CodeName(x.status)), u("msg_id", x.msg_id);

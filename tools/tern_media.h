@@ -1,0 +1,40 @@
+// `tern send-file` and `tern download`: media through the asset service's presigned URLs and
+// the blob client (tools/client/blob_client.h), with a progress bar on stderr and resume after
+// a drop (the transfer is retried on the same asset). Across runs, an upload resumes through
+// MediaArgs::upload_state (the unfinished asset, renewed with GetUploadTicket{asset_id}) and a
+// download from FILE.part. See wire/PROTOCOL.md §5.
+//
+// Thread safety: one command per process.
+#pragma once
+
+#include <string>
+
+#include "tools/client/blob_client.h"
+#include "tools/client/client.h"
+
+namespace tern::tools {
+
+struct MediaArgs {
+  std::string file;         // send-file: the file to send; download: where to write it
+  std::string caption;
+  std::string mime;         // send-file: empty = guessed from the extension
+  uint64_t group = 0;       // send-file to a group instead of a user
+  uint64_t asset_id = 0;    // download
+  int retries = 5;          // transfer attempts after a drop
+  bool progress = false;    // force the progress bar (default: when stderr is a terminal)
+  uint64_t cut_after_bytes = 0;  // testing: drop the first attempt after this many bytes
+  // send-file: where an unfinished upload is remembered across runs (<state>.upload), so a
+  // killed or failed run continues the same asset next time.
+  std::string upload_state;
+};
+
+// Uploads args.file, then sends the reference to `to_user` (or args.group). Prints
+// "sent msg_id=.. chat_seq=.. asset_id=..". Returns the exit code.
+int RunSendFile(Client& c, uint64_t to_user, const MediaArgs& args, const BlobOptions& blob, int timeout_ms);
+// Downloads asset args.asset_id into args.file and checks its SHA-256. Prints
+// "downloaded ASSET_ID BYTES bytes sha256 ok -> FILE". Returns the exit code.
+int RunDownload(Client& c, const MediaArgs& args, const BlobOptions& blob);
+// " [asset ID mime SIZE B WxH name]" for each reference of an inbox item ("" without media).
+std::string AssetsSuffix(const wire::InboxItem& it);
+
+}  // namespace tern::tools
