@@ -14,6 +14,7 @@
 #include "server/tls_context.h"
 #include "server/uv_server.h"
 #include "store/accounts.h"
+#include "store/dir_lock.h"
 #include "store/lmdb_env.h"
 #include "store/mailbox.h"
 
@@ -61,6 +62,15 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Fail(Status(tern::Code::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message()));
+
+  // One ternd per data folder (also keeps tern-admin's writing commands out while it runs);
+  // --stats only reads and may run next to a live server.
+  std::unique_ptr<store::DirLock> lock;
+  if (!cl->stats_only) {
+    auto locked = store::DirLock::Acquire(config.data_dir);
+    if (!locked.ok()) return Fail(locked.status());
+    lock = std::move(locked).value();
+  }
 
   store::LmdbOptions lo;
   lo.dir = config.data_dir + "/store";
