@@ -11,7 +11,9 @@
 #include "server/config.h"
 #include "server/core.h"
 #include "server/dev_code_sink.h"
+#include "server/metrics.h"
 #include "server/tls_context.h"
+#include "server/uv_admin.h"
 #include "server/uv_server.h"
 #include "store/accounts.h"
 #include "store/dir_lock.h"
@@ -25,7 +27,7 @@ namespace server = tern::server;
 namespace store = tern::store;
 
 int Fail(const Status& s) {
-  std::fprintf(stderr, "ternd: %s\n", s.ToString().c_str());
+  std::fprintf(stderr, "ternd: error: %s\n", s.ToString().c_str());
   return 1;
 }
 
@@ -57,6 +59,10 @@ int main(int argc, char** argv) {
     bool help = cl.status().message().find("Usage") != std::string::npos;
     std::fprintf(help ? stdout : stderr, "%s\n", cl.status().message().c_str());
     return help ? 0 : 2;
+  }
+  if (cl->print_default_config) {
+    std::fputs(server::DefaultConfigText().c_str(), stdout);
+    return 0;
   }
   const server::Config& config = cl->config;
   std::error_code ec;
@@ -104,7 +110,7 @@ int main(int argc, char** argv) {
     std::printf("ternd TLS certificate %s sha256 fingerprint %s\n", tls->cert_path().c_str(),
                 tls->fingerprint().c_str());
   } else {
-    std::fprintf(stderr, "ternd: plain TCP (--plain-tcp): connections are NOT encrypted\n");
+    std::fprintf(stderr, "ternd: warning: plain TCP (--plain-tcp): connections are NOT encrypted\n");
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -112,6 +118,31 @@ int main(int argc, char** argv) {
   {
     server::UvServer srv(config, core, &loop, tls.get());
     if (Status s = srv.Listen(); !s.ok()) return Fail(s);
+    std::unique_ptr<server::UvAdmin> admin;
+    if (!config.admin_listen.empty()) {
+      server::UvAdmin::Handlers h;
+      h.not_ready = [&]() -> std::string {
+        if (srv.stopping()) return "stopping";
+        if (!core.stats().last_commit_ok) return "the last store commit failed";
+        auto read = env->Begin(false);
+        if (!read.ok()) return "store: " + read.status().ToString();
+        return "";
+      };
+      h.metrics = [&, not_ready = h.not_ready] {
+        server::MetricsSnapshot m;
+        m.core = core.stats();
+        m.traffic = core.traffic();
+        m.uv = srv.stats();
+        m.connections = srv.connection_count();
+        if (auto kv = env->Stats(); kv.ok()) m.queued_items = kv->entries[static_cast<size_t>(store::Table::kQueue)];
+        m.ready = not_ready().empty();
+        return server::RenderMetrics(m);
+      };
+      admin = std::make_unique<server::UvAdmin>(config, &loop, std::move(h));
+      if (Status s = admin->Listen(); !s.ok()) return Fail(s);
+      srv.set_on_stop([&admin] { admin->Close(); });
+      std::printf("ternd admin listening on %s (/metrics /healthz /readyz)\n", admin->bound_address().c_str());
+    }
     std::fprintf(stderr, "ternd: data in %s\n", config.data_dir.c_str());
     std::printf("ternd listening on %s\n", srv.bound_address().c_str());
     std::fflush(stdout);

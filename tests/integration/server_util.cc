@@ -10,6 +10,7 @@ namespace tern::testing {
 namespace {
 
 constexpr std::string_view kListening = "ternd listening on 127.0.0.1:";
+constexpr std::string_view kAdminListening = "ternd admin listening on 127.0.0.1:";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -41,7 +42,8 @@ TestServer::~TestServer() {
 
 Status TestServer::Start() {
   if (running()) return Status(Code::kInternal, "ternd is already running");
-  std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0",
+                                   "--admin-listen", "127.0.0.1:0"};
   if (security_ == Security::kPlain) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   auto child = ChildProcess::Spawn(argv, dir_.Sub("ternd.log"));
@@ -55,6 +57,11 @@ Status TestServer::Start() {
                   "ternd did not report listening: " + line.status().message());
   }
   port_ = static_cast<uint16_t>(std::stoi(line->substr(kListening.size())));
+  // The admin line comes first (ternd prints it before the listening line).
+  admin_port_ = 0;
+  std::istringstream out(process_->output());
+  for (std::string l; std::getline(out, l);)
+    if (l.rfind(kAdminListening, 0) == 0) admin_port_ = static_cast<uint16_t>(std::stoi(l.substr(kAdminListening.size())));
   return Status::Ok();
 }
 
