@@ -9,6 +9,8 @@
 #   make bench-conns  RSS per idle plain/TLS connection; reconnect round trips and bytes per TLS mode
 #   make bench-peers  Tern vs Mosquitto on tern-loadgen's workloads -> bench/RESULTS.md
 #   make bench-bytes  app-layer bytes per delivered message: Tern (plain/zstd/dict) vs MQTT, XMPP
+#   make install   binaries, /etc/tern/ternd.conf (commented defaults), ternd.service; PREFIX=
+#   make package   the .deb (CPack); make package-test: build, install and start it once
 #   make fuzz      libFuzzer targets with clang (build-fuzz/), FUZZ_SECONDS each
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -26,7 +28,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatb
   libbenchmark-dev libcli11-dev clang \
   mosquitto libmosquitto-dev libpcap-dev tcpdump libhttp-parser-dev libncurses-dev python3-boto3
 
-.PHONY: all deps build run test asan bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes bench-fanout fuzz clean
+.PHONY: all deps build run test asan install package package-test bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes bench-fanout fuzz clean
 
 all: build
 
@@ -50,6 +52,20 @@ run: deps build
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Installs into PREFIX (default /usr/local; /etc/tern for the config only with PREFIX=/usr).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The .deb (CPack): $(BUILD)/tern_<version>_<arch>.deb with ternd.service and /etc/tern/ternd.conf.
+package: build
+	cd $(BUILD) && cpack -G DEB
+
+# Builds the .deb, installs it (dpkg -i as root, else dpkg-deb -x into a temp root) and starts
+# the installed ternd once. Not part of ctest: as root it changes the machine (CI runs it).
+package-test: build
+	packaging/package_test.sh $(BUILD)
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON

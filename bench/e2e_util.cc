@@ -88,8 +88,9 @@ BenchServer::~BenchServer() {
 
 Status BenchServer::Start(int timeout_ms) {
   if (pid_ > 0) return Status(Code::kInternal, "ternd is already running");
+  // The blob and admin ports on free ports too, so benches run next to a ternd on the defaults.
   std::vector<std::string> argv = {ternd_path_, "--data", data_dir(), "--listen", "127.0.0.1:0",
-                                   "--blob-listen", "127.0.0.1:0"};
+                                   "--blob-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
   if (!tls_) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   std::vector<char*> args;

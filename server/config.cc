@@ -17,7 +17,8 @@ void Add(CLI::App& app, const std::string& name, T& field, const std::string& he
     if (ch == '_') ch = '-';
   std::string names = "--" + dashed;
   if (dashed != name) names += ",--" + name;
-  app.add_option(names, field, help)->capture_default_str();
+  // The last occurrence wins (a flag after --config, or a test adding to a default flag list).
+  app.add_option(names, field, help)->capture_default_str()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 }  // namespace
@@ -35,17 +36,24 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& s) {
   return std::make_pair(host, static_cast<uint16_t>(p));
 }
 
-Result<CommandLine> ParseCommandLine(int argc, char** argv) {
-  CommandLine cl;
+namespace {
+
+// Declares every flag and setting of ternd on `app`, bound to `cl`.
+void Declare(CLI::App& app, CommandLine& cl) {
   Config& c = cl.config;
-  CLI::App app{"ternd: the Tern messaging server"};
   app.set_config("--config", "", "read settings from a TOML/INI file (keys = setting names)");
   app.add_flag("--stats", cl.stats_only, "print store statistics as one JSON line and exit");
+  app.add_flag("--print-default-config", cl.print_default_config,
+               "print a config file listing every setting with its default (all commented out) and exit");
   Add(app, "listen", c.listen, "host:port of the chat listener (port 0 picks a free port)");
   Add(app, "max_connections", c.max_connections, "connections beyond this are closed at accept");
   Add(app, "max_outbound_bytes", c.max_outbound_bytes, "per-connection unwritten bytes before the peer is dropped");
   Add(app, "max_connections_per_ip", c.max_connections_per_ip, "connections from one address beyond this are closed at accept");
   Add(app, "accept_rate", c.accept_rate, "connections accepted per second (token bucket, burst one second); excess closed");
+  Add(app, "admin_listen", c.admin_listen,
+      "host:port of the admin HTTP port (/metrics, /healthz, /readyz); empty = off; keep it on loopback");
+  Add(app, "admin_max_connections", c.admin_max_connections, "concurrent admin connections; further ones are closed");
+  Add(app, "admin_max_request_bytes", c.admin_max_request_bytes, "largest admin HTTP request (request line + headers)");
   app.add_flag("--plain-tcp,--plain_tcp", c.plain_tcp, "speak plain TCP instead of TLS 1.3 (benchmarks, local tests)");
   Add(app, "tls_cert", c.tls_cert, "PEM certificate chain (default: self-signed, created under <data>/tls/)");
   Add(app, "tls_key", c.tls_key, "PEM private key of tls_cert");
@@ -113,6 +121,60 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   auto* fault = app.add_option("--test-fail-commits-after", c.test_fail_commits_after,
                                "TESTING ONLY: fail every store commit after the first N");
   fault->group("");  // hidden from --help
+}
+
+// Settings are the options with a config-file meaning: not the hidden testing ones, not the
+// actions (--help, --config, --stats, --print-default-config).
+bool IsSetting(const CLI::Option* o) {
+  if (o->get_group().empty() || o->get_lnames().empty()) return false;
+  const std::string& name = o->get_lnames().front();
+  return name != "help" && name != "config" && name != "stats" && name != "print-default-config";
+}
+
+}  // namespace
+
+std::string DefaultConfigText() {
+  CommandLine cl;
+  CLI::App app{"ternd"};
+  Declare(app, cl);
+  std::string out =
+      "# ternd settings, each shown commented out with its default (`ternd --print-default-config`).\n"
+      "# Uncomment a line to change it; flags given on the command line win over this file.\n"
+      "# Meanings and units: README.md \"Configuration\" and `ternd --help`.\n";
+  for (const CLI::Option* o : app.get_options()) {
+    if (!IsSetting(o)) continue;
+    std::string key = o->get_lnames().back();  // the underscore spelling when there is one
+    for (char& ch : key)
+      if (ch == '-') ch = '_';
+    std::string value = o->get_default_str();
+    const bool text = o->get_type_name() == "TEXT";
+    if (o->get_expected_min() == 0) value = value.empty() ? "false" : value;  // a flag
+    else if (text) value = "\"" + value + "\"";
+    out += "\n# " + o->get_description() + "\n# " + key + " = " + value + "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> SettingNames() {
+  CommandLine cl;
+  CLI::App app{"ternd"};
+  Declare(app, cl);
+  std::vector<std::string> names;
+  for (const CLI::Option* o : app.get_options()) {
+    if (!IsSetting(o)) continue;
+    std::string key = o->get_lnames().back();
+    for (char& ch : key)
+      if (ch == '-') ch = '_';
+    names.push_back(key);
+  }
+  return names;
+}
+
+Result<CommandLine> ParseCommandLine(int argc, char** argv) {
+  CommandLine cl;
+  Config& c = cl.config;
+  CLI::App app{"ternd: the Tern messaging server"};
+  Declare(app, cl);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -159,6 +221,12 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   if (c.asset_upload_url_ttl_s == 0 || c.asset_upload_url_ttl_s > 604800 || c.asset_download_url_ttl_s == 0 ||
       c.asset_download_url_ttl_s > 604800)
     return Status(Code::kInvalidArgument, "asset URL lifetimes must be 1..604800 s");
+  if (!c.admin_listen.empty()) {
+    auto ap = SplitHostPort(c.admin_listen);
+    if (!ap.ok()) return Status(Code::kInvalidArgument, "admin_listen: " + ap.status().message());
+  }
+  if (c.admin_max_connections == 0 || c.admin_max_request_bytes < 256)
+    return Status(Code::kInvalidArgument, "admin_max_connections must be >= 1, admin_max_request_bytes >= 256");
   return cl;
 }
 

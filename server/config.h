@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "wire/status.h"
 
@@ -18,6 +19,12 @@ struct Config {
   uint64_t max_outbound_bytes = 8u << 20; // per connection; a reader this far behind is dropped
   uint32_t max_connections_per_ip = 1000; // further accepts from one address are closed at once
   uint32_t accept_rate = 2000;            // accepts per second kept (burst = one second's worth)
+
+  // Admin port: plain HTTP GET /metrics (Prometheus), /healthz, /readyz (server/uv_admin.h).
+  // Loopback by default: no authentication, so never expose it beyond a trusted network.
+  std::string admin_listen = "127.0.0.1:7012";  // empty = off; port 0 picks a free port
+  uint32_t admin_max_connections = 16;    // concurrent admin connections; further ones are closed
+  uint32_t admin_max_request_bytes = 8192;// request line + headers; larger requests get 431
 
   // TLS (on unless plain_tcp). See README "TLS" and wire/PROTOCOL.md §1.
   bool plain_tcp = false;                 // explicit: speak plain TCP (benchmarks, local tests)
@@ -107,8 +114,16 @@ struct Config {
 struct CommandLine {
   Config config;
   bool stats_only = false;
+  bool print_default_config = false;  // --print-default-config: print DefaultConfigText(), exit
 };
 Result<CommandLine> ParseCommandLine(int argc, char** argv);
+
+// A config file listing every setting (name = default, each commented out, with its help text):
+// installed as /etc/tern/ternd.conf. Generated from the same declarations as the flags, so it
+// cannot miss one (tests/unit/server_config_test.cc checks it against Config anyway).
+std::string DefaultConfigText();
+// Every setting's config-file name (underscores), in declaration order.
+std::vector<std::string> SettingNames();
 
 // Splits "host:port". Errors: kInvalidArgument.
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& s);

@@ -68,13 +68,29 @@ void Core::OnClosed(ConnId id, uint64_t now_ms) {
       }
     }
   }
+  closed_traffic_.frames_in += c->session.frames_in();
+  closed_traffic_.frames_out += c->session.frames_out();
+  closed_traffic_.bytes_in += c->session.bytes_in();
+  closed_traffic_.bytes_out += c->session.bytes_out();
   dirty_.erase(id);
   conns_.erase(id);
 }
 
+TrafficTotals Core::traffic() const {
+  TrafficTotals t = closed_traffic_;
+  for (const auto& [id, c] : conns_) {
+    t.frames_in += c->session.frames_in();
+    t.frames_out += c->session.frames_out();
+    t.bytes_in += c->session.bytes_in();
+    t.bytes_out += c->session.bytes_out();
+  }
+  return t;
+}
+
 void Core::Violation(Conn& c, const Status& s) {
   if (IsProtocolViolation(s.code()) && s.code() != Code::kShuttingDown) ++stats_.protocol_errors;
-  if (!c.session.failed()) c.session.Fail(s);
+  if (!c.session.failed()) c.session.Fail(s);  // a failed Feed already queued the Error
+  ++stats_.errors[s.code()];
   c.closing = true;
   PresenceOff(c, now_ms_);
   if (c.authed) {
@@ -154,7 +170,7 @@ void Core::FailTurn(const Status& s) {
   if (!turn_failed_) {
     turn_failed_ = true;
     turn_error_ = s;
-    std::fprintf(stderr, "ternd: store error, turn aborted: %s\n", s.ToString().c_str());
+    std::fprintf(stderr, "ternd: error: store error, turn aborted: %s\n", s.ToString().c_str());
   }
 }
 
@@ -165,6 +181,7 @@ void Core::RefuseHandshake(Conn& c, Code code, const std::string& why) {
     if (k == nullptr) return;
     Code final_code = committed ? code : Code::kUnavailable;
     k->session.Fail(Status(final_code, committed ? why : "store unavailable"));
+    ++stats_.errors[final_code];
     k->closing = true;
     MarkDirty(id);
   });
@@ -183,14 +200,19 @@ void Core::EndTurn(uint64_t now_ms) {
       stats_.last_commit_us = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
       ++stats_.commits;
+      size_t b = 0;
+      while (b < CoreStats::kCommitBoundsUs.size() && stats_.last_commit_us > CoreStats::kCommitBoundsUs[b]) ++b;
+      ++stats_.commit_buckets[b];
+      stats_.commit_us_sum += stats_.last_commit_us;
       if (!s.ok()) {
         committed = false;
-        std::fprintf(stderr, "ternd: commit failed: %s\n", s.ToString().c_str());
+        std::fprintf(stderr, "ternd: error: commit failed: %s\n", s.ToString().c_str());
       }
     }
     txn_.reset();
   }
   if (!committed) ++stats_.commit_failures;
+  if (wrote || !committed) stats_.last_commit_ok = committed;  // a refused Begin(true) counts too
   turn_failed_ = false;
   turn_error_ = Status::Ok();
 
@@ -211,12 +233,12 @@ void Core::EndTurn(uint64_t now_ms) {
       FlushPresence(*read.value());
       read.value()->Abort();
     } else {
-      std::fprintf(stderr, "ternd: read txn failed: %s\n", read.status().ToString().c_str());
+      std::fprintf(stderr, "ternd: error: read txn failed: %s\n", read.status().ToString().c_str());
     }
   }
   if (wrote) {  // between transactions: the only time the map may be resized
     Status grown = env_.MaybeGrow();
-    if (!grown.ok()) std::fprintf(stderr, "ternd: map growth failed: %s\n", grown.ToString().c_str());
+    if (!grown.ok()) std::fprintf(stderr, "ternd: error: map growth failed: %s\n", grown.ToString().c_str());
   }
 }
 
@@ -231,7 +253,7 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
     size_t room = std::min<size_t>(c.window - c.unacked.size(), config_.deliver_max_items);
     auto entries = mb.Read(c.dev, c.sent_seq, room, config_.deliver_max_bytes);
     if (!entries.ok()) {
-      std::fprintf(stderr, "ternd: queue read failed: %s\n", entries.status().ToString().c_str());
+      std::fprintf(stderr, "ternd: error: queue read failed: %s\n", entries.status().ToString().c_str());
       return;
     }
     if (entries->empty()) break;
@@ -291,6 +313,7 @@ void Core::Kick(const store::DeviceKey& d, Code code, const std::string& why) {
     PresenceOff(*c, now_ms_);
     c->authed = false;
     c->session.Fail(Status(code, why));
+    ++stats_.errors[code];
     c->closing = true;
     MarkDirty(id);
   }

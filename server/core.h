@@ -15,6 +15,7 @@
 // Thread safety: single-threaded; owned by the loop thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,6 +46,7 @@ class CodeSink {
   virtual void Deliver(const std::string& phone, const std::string& code) = 0;
 };
 
+// Counters for /metrics (server/metrics.h). Read on the loop thread.
 struct CoreStats {
   uint64_t connections_opened = 0;
   uint64_t messages_accepted = 0;
@@ -53,6 +55,20 @@ struct CoreStats {
   uint64_t commit_failures = 0;
   uint64_t protocol_errors = 0;
   uint64_t last_commit_us = 0;
+  bool last_commit_ok = true;     // the latest turn that wrote committed (readiness)
+  // Commit latency histogram: upper bounds in microseconds; counts per bucket (not cumulative),
+  // the last one for slower commits (+Inf). Measured around the commit in EndTurn.
+  static constexpr std::array<uint64_t, 12> kCommitBoundsUs = {100,   250,   500,    1000,   2500,   5000,
+                                                               10000, 25000, 50000, 100000, 250000, 1000000};
+  std::array<uint64_t, kCommitBoundsUs.size() + 1> commit_buckets{};
+  uint64_t commit_us_sum = 0;
+  std::map<Code, uint64_t> errors;  // Error frames sent to clients, by code
+};
+
+// Frames and bytes through every wire::Session (plaintext frames: headers + bodies), closed
+// connections included.
+struct TrafficTotals {
+  uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
 };
 
 class Core {
@@ -89,6 +105,8 @@ class Core {
 
   const CoreStats& stats() const { return stats_; }
   size_t connection_count() const { return conns_.size(); }
+  // Sums the live sessions' counters onto those of closed ones: O(connections), for scrapes.
+  TrafficTotals traffic() const;
 
  private:
   friend class CoreHandlers;
@@ -188,6 +206,7 @@ class Core {
   CodeSink& sink_;
   AssetService* assets_;
   CoreStats stats_;
+  TrafficTotals closed_traffic_;  // sessions already gone
 
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
   std::map<store::DeviceKey, ConnId> online_;  // device -> its authenticated connection

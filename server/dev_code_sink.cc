@@ -10,7 +10,7 @@ void DevCodeSink::Deliver(const std::string& phone, const std::string& code) {
     std::fprintf(f, "%s %s\n", phone.c_str(), code.c_str());
     std::fclose(f);
   } else {
-    std::fprintf(stderr, "ternd: cannot append to %s\n", path_.c_str());
+    std::fprintf(stderr, "ternd: error: cannot append to %s\n", path_.c_str());
   }
 }
 

@@ -13,10 +13,13 @@
 #include "server/config.h"
 #include "server/core.h"
 #include "server/dev_code_sink.h"
+#include "server/metrics.h"
 #include "server/tls_context.h"
 #include "server/uv_blob_server.h"
+#include "server/uv_admin.h"
 #include "server/uv_server.h"
 #include "store/accounts.h"
+#include "store/dir_lock.h"
 #include "store/lmdb_env.h"
 #include "store/mailbox.h"
 
@@ -27,7 +30,7 @@ namespace server = tern::server;
 namespace store = tern::store;
 
 int Fail(const Status& s) {
-  std::fprintf(stderr, "ternd: %s\n", s.ToString().c_str());
+  std::fprintf(stderr, "ternd: error: %s\n", s.ToString().c_str());
   return 1;
 }
 
@@ -60,10 +63,23 @@ int main(int argc, char** argv) {
     std::fprintf(help ? stdout : stderr, "%s\n", cl.status().message().c_str());
     return help ? 0 : 2;
   }
+  if (cl->print_default_config) {
+    std::fputs(server::DefaultConfigText().c_str(), stdout);
+    return 0;
+  }
   const server::Config& config = cl->config;
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Fail(Status(tern::Code::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message()));
+
+  // One ternd per data folder (also keeps tern-admin's writing commands out while it runs);
+  // --stats only reads and may run next to a live server.
+  std::unique_ptr<store::DirLock> lock;
+  if (!cl->stats_only) {
+    auto locked = store::DirLock::Acquire(config.data_dir);
+    if (!locked.ok()) return Fail(locked.status());
+    lock = std::move(locked).value();
+  }
 
   store::LmdbOptions lo;
   lo.dir = config.data_dir + "/store";
@@ -96,7 +112,7 @@ int main(int argc, char** argv) {
     std::printf("ternd TLS certificate %s sha256 fingerprint %s\n", tls->cert_path().c_str(),
                 tls->fingerprint().c_str());
   } else {
-    std::fprintf(stderr, "ternd: plain TCP (--plain-tcp): connections are NOT encrypted\n");
+    std::fprintf(stderr, "ternd: warning: plain TCP (--plain-tcp): connections are NOT encrypted\n");
   }
   // Media: the built-in blob store on its own port and thread, or an external S3 endpoint.
   std::unique_ptr<tern::server::blob::FileStore> files;
@@ -154,6 +170,31 @@ int main(int argc, char** argv) {
   {
     server::UvServer srv(config, core, &loop, tls.get());
     if (Status s = srv.Listen(); !s.ok()) return Fail(s);
+    std::unique_ptr<server::UvAdmin> admin;
+    if (!config.admin_listen.empty()) {
+      server::UvAdmin::Handlers h;
+      h.not_ready = [&]() -> std::string {
+        if (srv.stopping()) return "stopping";
+        if (!core.stats().last_commit_ok) return "the last store commit failed";
+        auto read = env->Begin(false);
+        if (!read.ok()) return "store: " + read.status().ToString();
+        return "";
+      };
+      h.metrics = [&, not_ready = h.not_ready] {
+        server::MetricsSnapshot m;
+        m.core = core.stats();
+        m.traffic = core.traffic();
+        m.uv = srv.stats();
+        m.connections = srv.connection_count();
+        if (auto kv = env->Stats(); kv.ok()) m.queued_items = kv->entries[static_cast<size_t>(store::Table::kQueue)];
+        m.ready = not_ready().empty();
+        return server::RenderMetrics(m);
+      };
+      admin = std::make_unique<server::UvAdmin>(config, &loop, std::move(h));
+      if (Status s = admin->Listen(); !s.ok()) return Fail(s);
+      srv.set_on_stop([&admin] { admin->Close(); });
+      std::printf("ternd admin listening on %s (/metrics /healthz /readyz)\n", admin->bound_address().c_str());
+    }
     std::fprintf(stderr, "ternd: data in %s\n", config.data_dir.c_str());
     std::printf("ternd listening on %s\n", srv.bound_address().c_str());
     std::fflush(stdout);

@@ -133,7 +133,7 @@ void Core::FlushPresence(store::KvTxn& read) {
     if (k == nullptr || !k->authed || k->closing) return;
     auto info = PresenceOf(read, user, k->dev.user_id);
     if (!info.ok()) {
-      std::fprintf(stderr, "ternd: presence read failed: %s\n", info.status().ToString().c_str());
+      std::fprintf(stderr, "ternd: error: presence read failed: %s\n", info.status().ToString().c_str());
       return;
     }
     out[id].users.push_back(*info);

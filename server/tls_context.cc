@@ -246,7 +246,7 @@ void TlsServerContext::RotateTicketKeys(uint64_t now_s) {
   // handshake), so it is reported and the key is used anyway.
   if (changed) {
     Status st = SaveTicketKeys();
-    if (!st.ok()) std::fprintf(stderr, "ternd: %s\n", st.ToString().c_str());
+    if (!st.ok()) std::fprintf(stderr, "ternd: warning: %s\n", st.ToString().c_str());
   }
 }
 

@@ -33,7 +33,8 @@ class TlsTransport final : public Transport {
   Status OnWrite(std::string&& plain, std::string* to_socket) override;
   void OnClose(std::string* to_socket) override;
 
-  bool handshake_done() const { return state_ == State::kOpen; }
+  bool handshake_done() const override { return state_ == State::kOpen; }
+  bool has_handshake() const override { return true; }
 
  private:
   enum class State { kEarly, kHandshake, kOpen, kFailed };

@@ -37,6 +37,11 @@ class Transport {
 
   // The connection is about to be closed gracefully: append a goodbye (TLS close_notify).
   virtual void OnClose(std::string* to_socket) { (void)to_socket; }
+
+  // True once the transport carries application data (at once for plain TCP). Metrics only.
+  virtual bool handshake_done() const { return true; }
+  // True for transports that have a handshake to count (TLS).
+  virtual bool has_handshake() const { return false; }
 };
 
 // Plain TCP: bytes pass through untouched (only behind ternd's explicit --plain-tcp).

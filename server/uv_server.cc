@@ -22,6 +22,7 @@ struct UvServer::Conn {
   size_t queued = 0;           // bytes handed to uv_write, not yet written
   bool close_after_write = false;
   bool closing = false;
+  bool handshake_counted = false;  // metrics: this connection's TLS handshake was counted
 };
 
 namespace {
@@ -145,16 +146,18 @@ void UvServer::OnConnection(int status) {
   }
   if (refused != nullptr) {
     ++rejected_;
+    ++stats_.rejected;
     uint64_t now = NowMs();
     if (now >= last_reject_log_ms_ + 1000) {  // at most one line a second under a flood
       last_reject_log_ms_ = now;
-      std::fprintf(stderr, "ternd: refused a connection from %s (%s; %llu refused so far)\n", c->ip.c_str(),
+      std::fprintf(stderr, "ternd: warning: refused a connection from %s (%s; %llu refused so far)\n", c->ip.c_str(),
                    refused, static_cast<unsigned long long>(rejected_));
     }
     uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
     return;
   }
   ++per_ip_[c->ip];
+  ++stats_.accepted;
   peak_conns_ = std::max(peak_conns_, conns_.size() + 1);
   if (tls_ != nullptr) c->transport = std::make_unique<TlsTransport>(*tls_);
   else c->transport = std::make_unique<PlainTransport>();
@@ -175,10 +178,12 @@ void UvServer::OnConnection(int status) {
 
 void UvServer::OnRead(Conn* c, ssize_t nread, const uv_buf_t* buf) {
   if (nread > 0) {
+    stats_.socket_bytes_in += static_cast<uint64_t>(nread);
     std::string to_socket;
     auto plain = c->transport->OnRead(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base), nread), &plain_scratch_, &to_socket);
     if (!to_socket.empty()) Write(c, std::move(to_socket));  // handshake records, alerts
+    CountHandshake(c, !plain.ok());
     if (!plain.ok()) {
       // Not TLS, a failed handshake, a bad record: the alert (if any) goes out, then close.
       if (c->queued == 0) CloseConn(c);
@@ -217,8 +222,21 @@ void UvServer::WritePlain(Conn* c, std::string plain) {
   if (!st.ok()) CloseConn(c);
 }
 
+void UvServer::CountHandshake(Conn* c, bool failed) {
+  if (c->handshake_counted || !c->transport->has_handshake()) return;
+  if (c->transport->handshake_done()) {
+    ++stats_.tls_handshakes_ok;
+  } else if (failed || c->closing) {
+    ++stats_.tls_handshakes_failed;
+  } else {
+    return;
+  }
+  c->handshake_counted = true;
+}
+
 void UvServer::Write(Conn* c, std::string bytes) {
   if (c->closing) return;
+  stats_.socket_bytes_out += bytes.size();
   size_t off = 0;
   if (c->queued == 0) {
     uv_buf_t b = uv_buf_init(bytes.data(), bytes.size());
@@ -228,7 +246,7 @@ void UvServer::Write(Conn* c, std::string bytes) {
     if (off == bytes.size()) return;
   }
   if (c->queued + bytes.size() - off > config_.max_outbound_bytes) {
-    std::fprintf(stderr, "ternd: connection %llu over max_outbound_bytes; closing\n",
+    std::fprintf(stderr, "ternd: warning: connection %llu over max_outbound_bytes; closing\n",
                  static_cast<unsigned long long>(c->id));
     return CloseConn(c);
   }
@@ -255,6 +273,7 @@ void UvServer::Write(Conn* c, std::string bytes) {
 void UvServer::CloseConn(Conn* c) {
   if (c->closing) return;
   c->closing = true;
+  CountHandshake(c, true);
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
   uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
@@ -283,6 +302,7 @@ void UvServer::Stop() {
   if (stopping_) return;
   stopping_ = true;
   std::fprintf(stderr, "ternd: stopping\n");
+  if (on_stop_) on_stop_();
   uv_close(AsHandle(&listener_), nullptr);
   core_.Shutdown();
   // Clients that do not read their goodbye are cut off after a grace period.

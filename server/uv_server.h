@@ -18,12 +18,14 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 #include "server/config.h"
 #include "server/core.h"
+#include "server/metrics.h"
 #include "server/tls_context.h"
 
 namespace tern::server {
@@ -43,6 +45,12 @@ class UvServer {
   void Stop();
   // Runs the loop until stopped and every handle is closed. Returns 0 on a clean stop.
   int Run();
+  // Called once when a stop starts, so other handles on the loop (the admin listener) close too.
+  void set_on_stop(std::function<void()> fn) { on_stop_ = std::move(fn); }
+
+  UvStats stats() const { return stats_; }
+  size_t connection_count() const { return conns_.size(); }
+  bool stopping() const { return stopping_; }
 
  private:
   struct Conn;
@@ -59,6 +67,8 @@ class UvServer {
   void WritePlain(Conn* c, std::string plain);
   // Returns freed heap to the OS after the connection count fell well below its peak.
   void MaybeTrimHeap();
+  // Counts the TLS handshake of `c` once: ok when done, failed when `failed` (or closing).
+  void CountHandshake(Conn* c, bool failed);
 
   Config config_;
   Core& core_;
@@ -78,6 +88,8 @@ class UvServer {
   double accept_tokens_ = 0;
   uint64_t accept_refill_ms_ = 0;
   uint64_t rejected_ = 0;
+  UvStats stats_;
+  std::function<void()> on_stop_;
   uint64_t last_reject_log_ms_ = 0;
   size_t peak_conns_ = 0;
   std::string plain_scratch_;  // decrypted bytes of the current read (shared by all connections)

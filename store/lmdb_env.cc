@@ -8,6 +8,9 @@
 
 #include <lmdb.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -41,6 +44,7 @@ class LmdbEnv : public KvEnv {
   // Called by a txn when it ends; `commit_error` is the engine error of a failed write commit.
   void EndTxn(bool write, const Status& commit_error);
   MDB_dbi dbi(Table t) const { return dbis_[static_cast<size_t>(t)]; }
+  MDB_env* raw() const { return env_; }
   // A txn hit MDB_MAP_FULL: the next MaybeGrow() doubles the map even if the committed usage
   // (which the aborted txn never added to) is below the threshold.
   void NoteMapFull() {
@@ -168,6 +172,7 @@ Result<std::unique_ptr<KvTxn>> LmdbEnv::Begin(bool write) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (write) {
+      if (options_.read_only) return Status(Code::kInvalidArgument, "store opened read-only");
       if (!sticky_.ok()) return sticky_;
       if (writer_open_) std::abort();  // one writer at a time (kv.h): a caller bug
       writer_open_ = true;
@@ -239,6 +244,10 @@ Result<KvStats> LmdbEnv::Stats() {
 
 Status LmdbEnv::Open() {
   std::error_code ec;
+  if (options_.must_exist || options_.read_only) {
+    if (!std::filesystem::is_regular_file(options_.dir + "/data.mdb", ec))
+      return Status(Code::kNotFound, options_.dir + ": no data.mdb (not a Tern store)");
+  }
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) return Status(Code::kUnavailable, "create " + options_.dir + ": " + ec.message());
   int rc = mdb_env_create(&env_);
@@ -253,13 +262,15 @@ Status LmdbEnv::Open() {
   }
   // MDB_NOTLS: txns are tied to our objects, not to reader slots per thread. No MDB_NOSYNC:
   // every commit is fsync'd before it returns (DESIGN §1 "sent").
-  if ((rc = mdb_env_open(env_, options_.dir.c_str(), MDB_NOTLS, 0644)) != 0) {
+  const unsigned flags = MDB_NOTLS | (options_.read_only ? MDB_RDONLY : 0);
+  if ((rc = mdb_env_open(env_, options_.dir.c_str(), flags, 0644)) != 0) {
     Status s = MdbStatus(rc, "mdb_env_open");
     return Status(s.code() == Code::kCorrupt ? Code::kCorrupt : Code::kUnavailable,
                   options_.dir + ": " + s.message());
   }
   MDB_txn* txn = nullptr;
-  if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0) return MdbStatus(rc, "mdb_txn_begin");
+  if ((rc = mdb_txn_begin(env_, nullptr, options_.read_only ? MDB_RDONLY : 0, &txn)) != 0)
+    return MdbStatus(rc, "mdb_txn_begin");
   Status s = CheckSchema(txn);
   if (!s.ok()) {
     mdb_txn_abort(txn);
@@ -286,7 +297,7 @@ Status LmdbEnv::CheckSchema(MDB_txn* txn) {
   bool fresh = false;
   if (rc == MDB_NOTFOUND) {
     // No meta table: only an empty environment may become a Tern store.
-    if (main_stat.ms_entries != 0) return foreign;
+    if (main_stat.ms_entries != 0 || options_.read_only) return foreign;
     fresh = true;
   } else {
     MDB_val k = ToVal(kSchemaKey), v;
@@ -300,8 +311,13 @@ Status LmdbEnv::CheckSchema(MDB_txn* txn) {
     }
   }
   for (size_t i = 0; i < kTables; ++i) {
-    rc = mdb_dbi_open(txn, TableName(static_cast<Table>(i)), MDB_CREATE, &dbis_[i]);
+    rc = mdb_dbi_open(txn, TableName(static_cast<Table>(i)), options_.read_only ? 0 : MDB_CREATE,
+                      &dbis_[i]);
     if (rc == MDB_INCOMPATIBLE) return foreign;
+    if (rc == MDB_NOTFOUND) {  // read-only: a table a newer ternd adds on its next start
+      return Status(Code::kNotFound, options_.dir + ": table " + TableName(static_cast<Table>(i)) +
+                                         " missing (start the current ternd on it once)");
+    }
     if (rc != 0) return MdbStatus(rc, "mdb_dbi_open");
   }
   if (fresh) {
@@ -313,6 +329,26 @@ Status LmdbEnv::CheckSchema(MDB_txn* txn) {
 }
 
 }  // namespace
+
+Status CopyLmdbEnvCompact(KvEnv& env, const std::string& dest_dir) {
+  auto* lmdb = dynamic_cast<LmdbEnv*>(&env);
+  if (lmdb == nullptr) return Status(Code::kInvalidArgument, "not an LMDB store");
+  const std::string file = dest_dir + "/data.mdb";
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) return Status(Code::kInvalidArgument, file + " already exists");
+  // One read txn inside mdb_env_copy2 gives a consistent snapshot; writers go on meanwhile.
+  int rc = mdb_env_copy2(lmdb->raw(), dest_dir.c_str(), MDB_CP_COMPACT);
+  if (rc != 0) return MdbStatus(rc, "mdb_env_copy2");
+  for (const std::string& path : {file, dest_dir}) {  // the file, then its directory entry
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0) ::close(fd);
+      return Status(Code::kUnavailable, "fsync " + path);
+    }
+    ::close(fd);
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<KvEnv>> OpenLmdbEnv(const LmdbOptions& options) {
   auto env = std::make_unique<LmdbEnv>(options);

@@ -23,10 +23,22 @@ struct LmdbOptions {
   uint64_t max_map_bytes = 1ull << 40;          // store_max_map_mb
   double grow_at_fraction = 0.5;                // grow when used/map_size exceeds this
   unsigned max_readers = 126;
+  // Open an existing store without writing to it (tern-admin inspect/backup, also while ternd
+  // runs: LMDB allows concurrent readers in other processes). Begin(true) is then refused.
+  bool read_only = false;
+  // Refuse (kNotFound) instead of creating a store when `dir` holds no data.mdb.
+  bool must_exist = false;
 };
 
 // Errors: kUnavailable (cannot create/open the directory or files), kCorrupt (not a Tern
-// store, or an unknown schema version).
+// store, or an unknown schema version), kNotFound (must_exist and no data.mdb; read_only and a
+// table missing: a store last written by an older ternd).
 Result<std::unique_ptr<KvEnv>> OpenLmdbEnv(const LmdbOptions& options);
+
+// Writes a compacted copy of `env` (which must come from OpenLmdbEnv) as `dest_dir`/data.mdb,
+// from one read snapshot (mdb_env_copy2 with MDB_CP_COMPACT: free pages are left out), and
+// fsyncs it. Safe while another process writes the store. `dest_dir` must exist and hold no
+// data.mdb. Errors: kInvalidArgument (not an LMDB env), kUnavailable (IO), engine errors.
+Status CopyLmdbEnvCompact(KvEnv& env, const std::string& dest_dir);
 
 }  // namespace tern::store

@@ -120,6 +120,13 @@ struct MailboxStats {
   uint64_t expiry_entries = 0;
 };
 
+// One device queue as tern-admin shows it.
+struct QueueSummary {
+  DeviceKey device;
+  uint64_t depth = 0;         // items queued (QueueMeta.count)
+  uint64_t oldest_ts_ms = 0;  // server time of the oldest queued item (its message's, for bodies)
+};
+
 class Mailbox {
  public:
   explicit Mailbox(KvTxn& txn) : txn_(txn) {}
@@ -184,6 +191,9 @@ class Mailbox {
                                const std::function<std::vector<DeviceKey>(uint64_t user_id)>& sender_devices);
 
   Result<MailboxStats> Stats();
+  // Every device queue holding at least one item, in device order (store/mailbox_inspect.cc).
+  // One scan of kQueueMeta plus one lookup per non-empty queue. Errors: kCorrupt, engine errors.
+  Result<std::vector<QueueSummary>> QueueSummaries();
 
  private:
   KvTxn& txn_;

@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::string_view kListening = "ternd listening on 127.0.0.1:";
 constexpr std::string_view kBlobListening = "ternd blob store listening on 127.0.0.1:";
+constexpr std::string_view kAdminListening = "ternd admin listening on 127.0.0.1:";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -43,7 +44,7 @@ TestServer::~TestServer() {
 Status TestServer::Start() {
   if (running()) return Status(Code::kInternal, "ternd is already running");
   std::vector<std::string> argv = {TERND_PATH, "--data", data_dir(), "--listen", "127.0.0.1:0",
-                                   "--blob-listen", "127.0.0.1:0"};
+                                   "--blob-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
   if (security_ == Security::kPlain) argv.push_back("--plain-tcp");
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   auto child = ChildProcess::Spawn(argv, dir_.Sub("ternd.log"));
@@ -61,6 +62,11 @@ Status TestServer::Start() {
   Result<std::string> blob = process_->WaitForLine(
       [](const std::string& l) { return l.rfind(kBlobListening, 0) == 0; }, 0);
   blob_port_ = blob.ok() ? static_cast<uint16_t>(std::stoi(blob->substr(kBlobListening.size()))) : 0;
+  // The admin line comes first (ternd prints it before the listening line).
+  admin_port_ = 0;
+  std::istringstream out(process_->output());
+  for (std::string l; std::getline(out, l);)
+    if (l.rfind(kAdminListening, 0) == 0) admin_port_ = static_cast<uint16_t>(std::stoi(l.substr(kAdminListening.size())));
   return Status::Ok();
 }
 

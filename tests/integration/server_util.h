@@ -2,7 +2,7 @@
 //
 // Each TestServer owns a fresh temp root (scratch space for the test: state files, ...) whose
 // `data/` folder is ternd's --data. Start() runs `ternd --data <root>/data --listen
-// 127.0.0.1:0 --plain-tcp <extra flags>` (without --plain-tcp for Security::kTls: ternd's
+// 127.0.0.1:0 --admin-listen 127.0.0.1:0 --plain-tcp <extra flags>` (without --plain-tcp for Security::kTls: ternd's
 // default, TLS 1.3 with a self-signed certificate under <data>/tls/) and waits (bounded) for `ternd listening on 127.0.0.1:PORT` on
 // its stdout. Kill9() and Restart() simulate a crash and a restart on the same data folder
 // (a new port). The destructor stops a running server with SIGTERM and records a test failure
@@ -54,6 +54,9 @@ class TestServer {
   // <data>/blobs/credentials (AWS shared-credentials format) and <data>/tls/cert.pem.
   std::string blob_credentials_path() const { return data_dir() + "/blobs/credentials"; }
   std::string cert_path() const { return data_dir() + "/tls/cert.pem"; }
+  // The admin HTTP port (/metrics, /healthz, /readyz; ternd runs with --admin-listen
+  // 127.0.0.1:0), 0 when an extra flag turned it off.
+  uint16_t admin_port() const { return admin_port_; }
   bool running() const { return process_ && process_->running(); }
   // ternd's pid while running (-1 otherwise), e.g. to read /proc/PID/status.
   pid_t pid() const { return running() ? process_->pid() : -1; }
@@ -81,6 +84,7 @@ class TestServer {
   std::unique_ptr<ChildProcess> process_;
   uint16_t port_ = 0;
   uint16_t blob_port_ = 0;
+  uint16_t admin_port_ = 0;
   int starts_ = 0;
 };
 

@@ -159,6 +159,10 @@ Status TernBackend::Start() {
   if (help.find("--accept-rate") != std::string::npos) {
     argv_.insert(argv_.end(), {"--accept-rate", "1000000"});
   }
+  // The admin port (metrics) on a free port, so a spawned ternd never collides with another.
+  if (help.find("--admin-listen") != std::string::npos) {
+    argv_.insert(argv_.end(), {"--admin-listen", "127.0.0.1:0"});
+  }
   argv_.insert(argv_.end(), options_.extra_args.begin(), options_.extra_args.end());
   return SpawnServer();
 }
