@@ -64,6 +64,8 @@ void Declare(CLI::App& app, CommandLine& cl) {
   Add(app, "node_id", c.node_id, "node id (top 16 bits of message ids)");
   Add(app, "store_initial_map_mb", c.store_initial_map_mb, "initial LMDB map size, MiB");
   Add(app, "store_max_map_mb", c.store_max_map_mb, "largest LMDB map size, MiB (grown automatically)");
+  Add(app, "store_lazy_commit_ms", c.store_lazy_commit_ms,
+      "writes that promise nothing durable (inbox acks, receipts) wait at most this long for the next synced commit; 0 = sync every turn");
   Add(app, "max_frame_bytes", c.max_frame_bytes, "largest frame body after authentication");
   Add(app, "max_preauth_frame_bytes", c.max_preauth_frame_bytes, "largest frame body before authentication");
   Add(app, "max_preauth_frames", c.max_preauth_frames, "handshake frames allowed per connection");

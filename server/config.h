@@ -39,6 +39,10 @@ struct Config {
   uint16_t node_id = 1;                   // top 16 bits of every message id
   uint64_t store_initial_map_mb = 64;
   uint64_t store_max_map_mb = 1u << 20;   // 1 TiB of address space; the file grows as used
+  // A turn whose writes promise nothing durable to anyone (inbox acks, delivered receipts, last
+  // seen: all replayed after a crash) may leave its transaction open this long, so the next
+  // turn that must sync commits both with one fsync. 0 = commit every turn that wrote.
+  uint32_t store_lazy_commit_ms = 50;
 
   // Protocol limits.
   uint32_t max_frame_bytes = 256 * 1024;  // frame body after authentication

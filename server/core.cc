@@ -138,7 +138,7 @@ void Core::Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms) {
           uint64_t nonce = msg.nonce;
           Stage(c.id, [this, id = c.id, nonce](bool) {
             if (Conn* k = Find(id)) { k->session.Send(wire::Pong{nonce}); MarkDirty(id); }
-          });
+          }, false);
         } else if constexpr (std::is_same_v<T, wire::Pong>) {
           // Liveness only: last_rx_ms was already updated.
         } else {
@@ -149,8 +149,8 @@ void Core::Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms) {
       m);
 }
 
-void Core::Stage(ConnId id, std::function<void(bool)> fn) {
-  pending_.push_back(Pending{id, std::move(fn)});
+void Core::Stage(ConnId id, std::function<void(bool)> fn, bool durable) {
+  pending_.push_back(Pending{id, std::move(fn), durable});
 }
 
 store::KvTxn* Core::Txn() {
@@ -187,8 +187,23 @@ void Core::RefuseHandshake(Conn& c, Code code, const std::string& why) {
   });
 }
 
-void Core::EndTurn(uint64_t now_ms) {
+void Core::EndTurn(uint64_t now_ms, bool force) {
   now_ms_ = now_ms;
+  // Presence pushes read last-seen times and contacts from committed state: they sync too.
+  bool must_sync = force || !presence_changed_.empty() || !presence_snapshots_.empty();
+  for (const auto& p : pending_) must_sync = must_sync || p.durable;
+  if (txn_ && !turn_failed_ && !must_sync && config_.store_lazy_commit_ms > 0) {
+    if (lazy_since_ms_ == 0) lazy_since_ms_ = now_ms == 0 ? 1 : now_ms;
+    if (now_ms < lazy_since_ms_ + config_.store_lazy_commit_ms) {
+      ++stats_.lazy_turns;
+      lazy_pump_.insert(pump_.begin(), pump_.end());  // what they queued shows after the commit
+      std::vector<Pending> pending;
+      pending.swap(pending_);
+      for (auto& p : pending) p.fn(true);
+      PumpAndFlush();
+      return;
+    }
+  }
   bool committed = !turn_failed_;
   const bool wrote = txn_ != nullptr;
   if (txn_) {
@@ -215,31 +230,41 @@ void Core::EndTurn(uint64_t now_ms) {
   if (wrote || !committed) stats_.last_commit_ok = committed;  // a refused Begin(true) counts too
   turn_failed_ = false;
   turn_error_ = Status::Ok();
+  lazy_since_ms_ = 0;
+  pump_.merge(lazy_pump_);
+  lazy_pump_.clear();
 
   std::vector<Pending> pending;
   pending.swap(pending_);
   for (auto& p : pending) p.fn(committed);
 
-  if (!pump_.empty() || !presence_changed_.empty() || !presence_snapshots_.empty()) {
-    auto read = env_.Begin(false);
-    if (read.ok()) {
-      std::set<store::DeviceKey> devices;
-      devices.swap(pump_);
-      for (const auto& d : devices) {
-        auto it = online_.find(d);
-        if (it == online_.end()) continue;
-        if (Conn* c = Find(it->second)) Pump(*c, *read.value());
-      }
-      FlushPresence(*read.value());
-      read.value()->Abort();
-    } else {
-      std::fprintf(stderr, "ternd: error: read txn failed: %s\n", read.status().ToString().c_str());
-    }
-  }
+  PumpAndFlush();
   if (wrote) {  // between transactions: the only time the map may be resized
     Status grown = env_.MaybeGrow();
     if (!grown.ok()) std::fprintf(stderr, "ternd: error: map growth failed: %s\n", grown.ToString().c_str());
   }
+}
+
+uint64_t Core::CommitDueMs() const {
+  return lazy_since_ms_ == 0 ? UINT64_MAX : lazy_since_ms_ + config_.store_lazy_commit_ms;
+}
+
+void Core::PumpAndFlush() {
+  if (pump_.empty() && presence_changed_.empty() && presence_snapshots_.empty()) return;
+  auto read = env_.Begin(false);
+  if (!read.ok()) {
+    std::fprintf(stderr, "ternd: error: read txn failed: %s\n", read.status().ToString().c_str());
+    return;
+  }
+  std::set<store::DeviceKey> devices;
+  devices.swap(pump_);
+  for (const auto& d : devices) {
+    auto it = online_.find(d);
+    if (it == online_.end()) continue;
+    if (Conn* c = Find(it->second)) Pump(*c, *read.value());
+  }
+  FlushPresence(*read.value());
+  read.value()->Abort();
 }
 
 void Core::WantPump(const store::DeviceKey& d) {

@@ -12,6 +12,13 @@
 // the commit fails they are replaced by their failure variants (SendAck{unavailable}, Error).
 // Deliveries are read from the store after the commit, so nothing uncommitted is ever sent.
 //
+// Lazy commits: a turn whose writes promise nothing durable to anyone (only inbox acks,
+// delivered receipts, last-seen times, read-only requests: all replayed or harmless after a
+// crash; a turn that pushes presence is not one of them) leaves its transaction open for up to Config::store_lazy_commit_ms, and the next turn
+// that must sync commits both with one fsync. Until then those writes are invisible to
+// deliveries (receipts they queued wait for the commit) but visible to later handlers (they
+// share the transaction). CommitDueMs() tells the IO layer when to run EndTurn at the latest.
+//
 // Thread safety: single-threaded; owned by the loop thread.
 #pragma once
 
@@ -53,6 +60,7 @@ struct CoreStats {
   uint64_t items_delivered = 0;   // inbox items written to connections
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
+  uint64_t lazy_turns = 0;        // turns whose writes waited for a later commit
   uint64_t protocol_errors = 0;
   uint64_t last_commit_us = 0;
   bool last_commit_ok = true;     // the latest turn that wrote committed (readiness)
@@ -88,8 +96,11 @@ class Core {
   void OnClosed(ConnId id, uint64_t now_ms);
   // Timers: handshake and heartbeat deadlines, the expiry sweeper.
   void OnTick(uint64_t now_ms);
-  // Commits the turn's writes, releases staged replies, pushes deliveries.
-  void EndTurn(uint64_t now_ms);
+  // Commits the turn's writes (or defers them: see "Lazy commits"; `force` never defers),
+  // releases staged replies, pushes deliveries.
+  void EndTurn(uint64_t now_ms, bool force = false);
+  // When EndTurn must run at the latest to commit deferred writes; UINT64_MAX when none wait.
+  uint64_t CommitDueMs() const;
   // Marks every connection for closing with Error{shutting_down}.
   void Shutdown();
 
@@ -114,12 +125,17 @@ class Core {
   struct Pending {
     ConnId id;
     std::function<void(bool committed)> fn;
+    bool durable;  // released only after the turn's writes are synced
   };
 
   Conn* Find(ConnId id);
   void Dispatch(Conn& c, wire::Message&& m, uint64_t now_ms);
   void Violation(Conn& c, const Status& s);
-  void Stage(ConnId id, std::function<void(bool committed)> fn);
+  // Runs `fn` after the turn's commit. durable = false: the reply promises nothing about the
+  // turn's writes (a Pong, a read-only answer), so it does not force a synced commit.
+  void Stage(ConnId id, std::function<void(bool committed)> fn, bool durable = true);
+  // Pushes what pump_ names and the turn's presence changes (after the commit or deferral).
+  void PumpAndFlush();
   // The turn's write txn (begun on first use); nullptr if the turn already failed.
   store::KvTxn* Txn();
   // Records a store error: the turn will abort and staged replies get their failure variants.
@@ -215,6 +231,8 @@ class Core {
   std::set<store::DeviceKey> pump_;  // devices whose queues may have something to send
 
   std::unique_ptr<store::KvTxn> txn_;
+  uint64_t lazy_since_ms_ = 0;             // nonzero: txn_ holds deferred writes since then
+  std::set<store::DeviceKey> lazy_pump_;   // to pump again once the deferred writes commit
   bool turn_failed_ = false;
   Status turn_error_;
   std::vector<Pending> pending_;

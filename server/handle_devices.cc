@@ -39,7 +39,7 @@ void Core::HandleResolvePhone(Conn& c, const wire::ResolvePhone& m, uint64_t now
   }
   Stage(c.id, [this, id = c.id, r](bool) {
     if (Conn* k = Find(id)) { k->session.Send(r); MarkDirty(id); }
-  });
+  }, false);
 }
 
 void Core::HandleCreateLinkCode(Conn& c, const wire::CreateLinkCode& m, uint64_t now_ms) {
@@ -86,7 +86,7 @@ void Core::HandleListDevices(Conn& c, const wire::ListDevices& m) {
     if (status == Code::kOk) k->session.Send(out);
     else k->session.Send(wire::Reply{out.req_id, status, "store unavailable"});
     MarkDirty(id);
-  });
+  }, false);
 }
 
 void Core::HandleUnlinkDevice(Conn& c, const wire::UnlinkDevice& m) {

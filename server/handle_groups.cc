@@ -241,7 +241,7 @@ void Core::HandleGetGroup(Conn& c, const wire::GetGroup& m) {
   }
   Stage(c.id, [this, id = c.id, info = std::move(info)](bool) {
     if (Conn* k = Find(id)) { k->session.Send(info); MarkDirty(id); }
-  });
+  }, false);
 }
 
 }  // namespace tern::server

@@ -154,7 +154,7 @@ void Core::HandleGetReceipts(Conn& c, const wire::GetReceipts& m) {
         k->session.Send(list);
         MarkDirty(id);
       }
-    });
+    }, false);
   };
   store::KvTxn* t = Txn();
   if (t == nullptr) {

@@ -111,7 +111,7 @@ void Core::HandleGetProfiles(Conn& c, const wire::GetProfiles& m) {
       k->session.Send(out);
       MarkDirty(id);
     }
-  });
+  }, false);
 }
 
 void Core::HandleSyncContacts(Conn& c, const wire::SyncContacts& m, uint64_t now_ms) {

@@ -49,6 +49,7 @@ UvServer::UvServer(const Config& config, Core& core, uv_loop_t* loop, const TlsS
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   uv_timer_init(loop_, &stop_deadline_);
+  uv_timer_init(loop_, &commit_timer_);
   stop_deadline_.data = this;
   uv_signal_init(loop_, &sigterm_);
   sigterm_.data = this;
@@ -96,7 +97,13 @@ Status UvServer::Listen() {
 
   uv_check_start(&check_, [](uv_check_t* h) {
     auto* self = static_cast<UvServer*>(h->data);
-    self->core_.EndTurn(NowMs());
+    const uint64_t now = NowMs();
+    self->core_.EndTurn(now, self->stopping_);
+    // Deferred writes: the loop must wake to commit them even if nothing else happens. The
+    // timer's callback does nothing; the check phase of that loop iteration commits.
+    const uint64_t due = self->core_.CommitDueMs();
+    if (due != UINT64_MAX && !self->handles_closed_)
+      uv_timer_start(&self->commit_timer_, [](uv_timer_t*) {}, due > now ? due - now : 0, 0);
     self->Flush();
     self->MaybeFinishStop();
   });
@@ -317,8 +324,9 @@ void UvServer::Stop() {
 void UvServer::MaybeFinishStop() {
   if (!stopping_ || handles_closed_ || !conns_.empty()) return;
   // The last turn (last_seen updates of closed connections) is committed before exit.
-  core_.EndTurn(NowMs());
+  core_.EndTurn(NowMs(), /*force=*/true);
   handles_closed_ = true;
+  uv_close(AsHandle(&commit_timer_), nullptr);
   uv_close(AsHandle(&check_), nullptr);
   uv_close(AsHandle(&timer_), nullptr);
   uv_close(AsHandle(&stop_deadline_), nullptr);

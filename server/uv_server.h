@@ -77,6 +77,7 @@ class UvServer {
   uv_check_t check_;
   uv_timer_t timer_;
   uv_timer_t stop_deadline_;
+  uv_timer_t commit_timer_;  // wakes the loop when deferred writes are due (Core::CommitDueMs)
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   bool stopping_ = false;

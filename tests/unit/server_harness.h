@@ -77,7 +77,10 @@ class TestDevice {
 
 class Harness {
  public:
-  explicit Harness(Config config = Config(), bool with_faults = false);
+  // Lazy commits (Config::store_lazy_commit_ms) are off unless `lazy_commits`: most tests look
+  // at receipts and store contents right after the turn that wrote them. The lazy path has its
+  // own tests (server_lazy_commit_test.cc).
+  explicit Harness(Config config = Config(), bool with_faults = false, bool lazy_commits = false);
 
   void Turn();
   // Registers a new user on `dev` (RequestCode + Verify); returns its user id.

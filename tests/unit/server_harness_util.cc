@@ -58,7 +58,8 @@ void TestDevice::OnBytes(const std::string& bytes, bool close) {
   }
 }
 
-Harness::Harness(Config c, bool with_faults) : config(c) {
+Harness::Harness(Config c, bool with_faults, bool lazy_commits) : config(c) {
+  if (!lazy_commits) config.store_lazy_commit_ms = 0;
   base = store::NewMemEnv();
   if (with_faults) {
     auto f = std::make_unique<store::FaultEnv>(std::move(base));
