@@ -8,6 +8,12 @@
 //   tern listen --count 1 --timeout 10     ->    [chat_seq] <sender user id>: text
 //   tern read +15550002 7 / tern receipts +15550002 / tern presence +15550002
 //   tern profile set --status "at work" --last-seen contacts / tern contacts +1555... +1555...
+//   tern chats / tern history +15550002 --limit 20 / tern search "hello" [--chat group:5]
+//   tern backup --passphrase-file F  ->  asset id;  tern restore ASSET --passphrase-file F
+//
+// Every message received, sent and acknowledged (and every receipt) is kept in the local
+// history <state>.history (an LMDB directory; tools/client/history.h), so `listen` and `send`
+// fill it as a side effect and chats/history/search work offline.
 //
 // TLS 1.3 by default: --pin FINGERPRINT (or --pin <ternd data>/tls/cert.sha256) or --ca FILE
 // says how to trust the server; --plain talks to a ternd started with --plain-tcp.
@@ -21,6 +27,7 @@
 
 #include "tools/client/client.h"
 #include "tools/tern_cli.h"
+#include "tools/tern_history.h"
 #include "tools/tern_media.h"
 
 namespace tern::tools {
@@ -267,6 +274,24 @@ int main(int argc, char** argv) {
   p_get->add_option("USERS", sa.users)->required();
   auto* contacts = app.add_subcommand("contacts", "which PHONES are registered (contact discovery)");
   contacts->add_option("PHONES", sa.phones)->required();
+  HistoryArgs ha;
+  auto* chats = app.add_subcommand("chats", "list the chats in the local history, newest first, with unread counts");
+  auto* hist = app.add_subcommand("history", "messages of CHAT from the local history, with ticks");
+  hist->add_option("CHAT", ha.chat, "+PHONE, user id or group:ID")->required();
+  hist->add_option("--limit", ha.limit, "at most this many (default 50)");
+  hist->add_option("--before", ha.before, "older than this chat seq (paging)");
+  auto* search = app.add_subcommand("search", "find TEXT in the local history (case-insensitive), newest first");
+  search->add_option("TEXT", ha.text)->required();
+  search->add_option("--chat", ha.chat, "only in this chat (+PHONE, user id or group:ID)");
+  search->add_option("--limit", ha.limit, "at most this many (default 100)");
+  auto* backup = app.add_subcommand("backup", "encrypt the local history with a passphrase and upload it; prints the asset id");
+  backup->add_option("--kdf", ha.kdf, "Argon2id cost: moderate, interactive, min (tests only)")->capture_default_str();
+  auto* restore = app.add_subcommand("restore", "download backup ASSET, decrypt it and merge it into the local history");
+  restore->add_option("ASSET", ha.asset_id)->required();
+  for (auto* sc : {backup, restore}) {
+    sc->add_option("--passphrase-file", ha.passphrase_file, "file whose first line is the passphrase")->required();
+    sc->add_flag("--progress", ha.progress, "progress bar even when stderr is not a terminal");
+  }
   CLI11_PARSE(app, argc, argv);
 
   Client::Options options;
@@ -337,6 +362,16 @@ int main(int argc, char** argv) {
       user = *r;
     }
     return RunSendFile(c, user, ma, blob, wait_ms);
+  }
+  if (*chats) return RunChats(c);
+  if (*hist) return RunHistory(c, ha);
+  if (*search) return RunSearch(c, ha);
+  if (*backup || *restore) {
+    BlobOptions blob;
+    blob.tls = options.tls;
+    blob.io_timeout_ms = wait_ms;
+    const std::string work = state + (*backup ? ".backup-upload" : ".backup-download");
+    return *backup ? RunBackup(c, ha, blob, work) : RunRestore(c, ha, blob, work);
   }
   if (*devices) return RunDevices(c);
   if (*g_read) return RunRead(c, sa);

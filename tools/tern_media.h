@@ -9,10 +9,24 @@
 
 #include <string>
 
+#include "tools/client/asset_transfer.h"
 #include "tools/client/blob_client.h"
 #include "tools/client/client.h"
 
 namespace tern::tools {
+
+// "\r[#########-----------]  45%  1.2 / 2.6 MB" on stderr (when enabled), plus notes.
+class ProgressBar {
+ public:
+  ProgressBar(const char* verb, bool enabled) : verb_(verb), enabled_(enabled) {}
+  void Update(uint64_t done, uint64_t total);
+  void Note(const std::string& what);  // "tern: WHAT" on its own line
+
+ private:
+  const char* verb_;
+  bool enabled_;
+  int last_ = -1;
+};
 
 struct MediaArgs {
   std::string file;         // send-file: the file to send; download: where to write it
@@ -26,6 +40,8 @@ struct MediaArgs {
   // send-file: where an unfinished upload is remembered across runs (<state>.upload), so a
   // killed or failed run continues the same asset next time.
   std::string upload_state;
+  // The transfer settings above, with notes going to `bar` (which must outlive the transfer).
+  TransferOptions Transfer(ProgressBar* bar) const;
 };
 
 // Uploads args.file, then sends the reference to `to_user` (or args.group). Prints

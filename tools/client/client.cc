@@ -18,14 +18,28 @@ Result<std::unique_ptr<Client>> Client::Create(Options options) {
   auto store = std::make_unique<StateStore>(options.state_path);
   Result<ClientState> state = store->Load();
   if (!state.ok()) return state.status();
+  std::unique_ptr<History> history;
+  if (options.history == nullptr && options.keep_history) {
+    std::string path = !options.history_path.empty() ? options.history_path
+                       : !options.state_path.empty() ? options.state_path + ".history"
+                                                     : "";
+    if (!path.empty()) {
+      auto h = History::Open(path, options.history_options);
+      if (!h.ok()) return h.status();
+      history = std::move(h).value();
+    }
+  }
   return std::unique_ptr<Client>(
-      new Client(std::move(options), std::move(store), std::move(state).value()));
+      new Client(std::move(options), std::move(store), std::move(state).value(), std::move(history)));
 }
 
-Client::Client(Options options, std::unique_ptr<StateStore> store, ClientState state)
+Client::Client(Options options, std::unique_ptr<StateStore> store, ClientState state, std::unique_ptr<History> history)
     : options_(std::move(options)),
       store_(std::move(store)),
-      core_(store_.get(), std::move(state), options_.core) {}
+      owned_history_(std::move(history)),
+      core_(store_.get(), std::move(state), options_.core) {
+  core_.set_history(options_.history != nullptr ? options_.history : owned_history_.get());
+}
 
 Client::~Client() { Abort(false); }
 

@@ -43,9 +43,18 @@ class Client {
     // TLS 1.3 (tools/client/tls_transport.h); off = plain TCP. With a state_path and no
     // tls.session_path, the session ticket is kept in state_path + ".tls".
     TlsOptions tls;
+    // The local chat history (tools/client/history.h), filled automatically: every received
+    // item, every Send, SendAck and receipt. `history` (not owned, must outlive the client)
+    // wins; else an LMDB history in `history_path`; else in `<state_path>.history` when
+    // state_path is set. None with in-memory state (and no path) or keep_history = false.
+    History* history = nullptr;
+    std::string history_path;
+    bool keep_history = true;
+    LmdbHistoryOptions history_options;
   };
 
-  // Loads the state (see StateStore::Load for errors). Does not connect.
+  // Loads the state (see StateStore::Load for errors) and opens the history (History::Open's
+  // errors, e.g. kInvalidArgument for a path that is not a Tern history). Does not connect.
   static Result<std::unique_ptr<Client>> Create(Options options);
   ~Client();
   Client(const Client&) = delete;
@@ -114,7 +123,8 @@ class Client {
                              std::string caption);
 
   // ---- receipts, presence, profiles, contacts (PROTOCOL.md §3.11-§3.13) ----
-  // "I read the 1:1 chat with peer_user (or group group_id) up to chat_seq"; waits for the Reply.
+  // "I read the 1:1 chat with peer_user (or group group_id) up to chat_seq"; waits for the Reply,
+  // then moves the history's read position.
   Status MarkRead(uint64_t peer_user, uint64_t group_id, uint64_t chat_seq);
   Result<wire::ReceiptList> GetReceipts(uint64_t peer_user, uint64_t group_id);
   // Replaces the watched users and flushes (answered by a Presence snapshot).
@@ -138,6 +148,8 @@ class Client {
   const std::vector<wire::InboxItem>& inbox() const { return core_.inbox(); }
   const std::vector<wire::InboxItem>& receipts() const { return core_.receipts(); }
   const ClientCore::Counters& counters() const { return core_.counters(); }
+  // The local history, or null (see Options::history).
+  History* history() const { return core_.history(); }
   ClientCore& core() { return core_; }
   const ClientCore& core() const { return core_; }
   const Options& options() const { return options_; }
@@ -148,7 +160,7 @@ class Client {
   const wire::Session* session() const { return session_.get(); }
 
  private:
-  Client(Options options, std::unique_ptr<StateStore> store, ClientState state);
+  Client(Options options, std::unique_ptr<StateStore> store, ClientState state, std::unique_ptr<History> history);
   Status Connect();
   Status EnsureHandshakeConnection();
   Result<wire::Welcome> Handshake(const wire::Message& first);
@@ -165,6 +177,7 @@ class Client {
 
   Options options_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<History> owned_history_;
   ClientCore core_;
   std::unique_ptr<TlsClientContext> tls_;  // created on the first TLS connection
   std::unique_ptr<Transport> transport_;

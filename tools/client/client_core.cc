@@ -79,7 +79,7 @@ Status ClientCore::OnMessage(const wire::Message& m, uint64_t now_ms) {
         } else if constexpr (std::is_same_v<T, wire::CodeSent>) {
           code_sent_ = msg;
         } else if constexpr (std::is_same_v<T, wire::SendAck>) {
-          OnSendAck(msg);
+          return OnSendAck(msg);
         } else if constexpr (std::is_same_v<T, wire::Deliver>) {
           return OnDeliver(msg, now_ms);
         } else if constexpr (std::is_same_v<T, wire::Ping>) {
@@ -148,10 +148,15 @@ Status ClientCore::OnWelcome(const wire::Welcome& w) {
   return st;
 }
 
-void ClientCore::OnSendAck(const wire::SendAck& ack) {
+Status ClientCore::OnSendAck(const wire::SendAck& ack) {
   ++counters_.acks_received;
+  if (history_ != nullptr) {
+    // Not recorded: keep the send pending, so the resume after this session ends replays the ack.
+    Status st = history_->RecordSendAck(ack);
+    if (!st.ok()) return st;
+  }
   acks_[ack.client_seq] = ack;
-  if (ack.status == Code::kUnavailable) return;  // not recorded by the server: retry later
+  if (ack.status == Code::kUnavailable) return Status::Ok();  // not recorded by the server: retry later
   auto it = std::find_if(state_.unacked.begin(), state_.unacked.end(),
                          [&](const PendingSend& p) { return p.client_seq == ack.client_seq; });
   if (it != state_.unacked.end()) {
@@ -159,6 +164,7 @@ void ClientCore::OnSendAck(const wire::SendAck& ack) {
     RecomputeLastAcked();
     dirty_ = true;
   }
+  return Status::Ok();
 }
 
 void ClientCore::RecomputeLastAcked() {
@@ -174,14 +180,25 @@ Status ClientCore::OnDeliver(const wire::Deliver& d, uint64_t now_ms) {
   bool fresh = false;
   bool only_receipts = true;
   uint64_t frame_high = 0;
+  std::vector<wire::InboxItem> items;
+  uint64_t high = state_.last_inbox_seq;
   for (wire::InboxItem item : d.items) {
     frame_high = std::max(frame_high, item.seq);
     // to_user 0 on a 1:1 item means "you" (PROTOCOL.md §3.3): restore it for the app.
     if (item.to_user == 0 && item.group_id == 0) item.to_user = state_.user_id;
-    if (item.seq <= state_.last_inbox_seq) {
+    if (item.seq <= high) {
       ++counters_.duplicates_dropped;
       continue;
     }
+    high = item.seq;
+    items.push_back(std::move(item));
+  }
+  // In the device's history before the position moves past them (and before the ack).
+  if (history_ != nullptr && !items.empty()) {
+    Status st = history_->RecordItems(state_.user_id, items);
+    if (!st.ok()) return st;
+  }
+  for (const wire::InboxItem& item : items) {
     state_.last_inbox_seq = item.seq;
     ++counters_.items_received;
     if (item.kind == wire::ItemKind::kReceipt) {
@@ -236,6 +253,9 @@ Result<uint64_t> ClientCore::SendMedia(uint64_t to_user, uint64_t group_id, std:
 Result<uint64_t> ClientCore::Store(PendingSend p) {
   if (!state_.registered()) return Status(Code::kInvalidArgument, "device not registered");
   p.client_seq = state_.next_client_seq;
+  // History first: if the state save then fails, the same client_seq is reused and the
+  // pending record is overwritten.
+  if (history_ != nullptr) TERN_RETURN_IF_ERROR(history_->RecordSend(state_.user_id, p));
   ClientState next = state_;
   next.next_client_seq++;
   next.unacked.push_back(p);

@@ -26,6 +26,11 @@
 //  * presence: Watch() and SetActive() are per-connection on the server, so they are sent again
 //    after every Welcome; Presence updates land in presence();
 //  * Ping is answered with Pong; Error ends the session with its code;
+//  * local history (optional, set_history): every Send is recorded as pending before the state
+//    is saved, every SendAck and every fresh Deliver item (receipts included, in one write per
+//    frame) before the state moves past it; a history write that fails fails the operation the
+//    same way a state save does (Send returns it; OnMessage ends the session and nothing is
+//    acked), so the device's copy never misses what the server deleted;
 //  * request/response pairs (ResolvePhone, CreateLinkCode, ListDevices, UnlinkDevice) are
 //    matched by req_id; a heartbeat Ping goes out when nothing was sent for heartbeat_ms.
 //
@@ -40,6 +45,7 @@
 #include <vector>
 
 #include "tools/client/client_state.h"
+#include "tools/client/history.h"
 #include "wire/compress.h"
 #include "wire/messages.h"
 #include "wire/status.h"
@@ -163,6 +169,9 @@ class ClientCore {
   // Whether this device is in the foreground (counts toward "online"); true on connect.
   void SetActive(bool active);
   void set_item_callback(ItemCallback cb) { on_item_ = std::move(cb); }
+  // Records into `history` from now on (not owned; must outlive the core; null = none).
+  void set_history(History* history) { history_ = history; }
+  History* history() const { return history_; }
   // Latest SendAck for `client_seq` (a refusal may later be replaced by an ok on retry).
   const wire::SendAck* ack_for(uint64_t client_seq) const;
   const std::map<uint64_t, wire::SendAck>& acks() const { return acks_; }
@@ -170,7 +179,7 @@ class ClientCore {
 
  private:
   Status OnWelcome(const wire::Welcome& w);
-  void OnSendAck(const wire::SendAck& ack);
+  Status OnSendAck(const wire::SendAck& ack);
   Status OnDeliver(const wire::Deliver& d, uint64_t now_ms);
   void QueueSend(const PendingSend& p);
   Result<uint64_t> Store(PendingSend p);
@@ -192,6 +201,7 @@ class ClientCore {
   std::optional<std::vector<uint64_t>> watching_;
   bool active_ = true;
   ItemCallback on_item_;
+  History* history_ = nullptr;
   std::map<uint64_t, wire::SendAck> acks_;
   std::map<uint32_t, wire::Message> replies_;
   std::vector<wire::Message> outgoing_;

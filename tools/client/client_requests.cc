@@ -156,7 +156,9 @@ Result<wire::GroupInfo> Client::GetGroup(uint64_t group_id) {
 Status Client::MarkRead(uint64_t peer_user, uint64_t group_id, uint64_t chat_seq) {
   Result<wire::Message> r = Request(wire::ReadMark{0, peer_user, group_id, chat_seq});
   if (!r.ok()) return r.status();
-  return ReplyStatus(r.value(), "Reply");
+  TERN_RETURN_IF_ERROR(ReplyStatus(r.value(), "Reply"));
+  if (history() == nullptr) return Status::Ok();
+  return history()->MarkRead(group_id != 0 ? ChatId::Group(group_id) : ChatId::Direct(peer_user), chat_seq);
 }
 
 Result<wire::ReceiptList> Client::GetReceipts(uint64_t peer_user, uint64_t group_id) {
