@@ -11,8 +11,21 @@
 
 namespace tern::server {
 
+namespace {
+
+std::shared_ptr<const wire::Session::Options> SessionOptions(const Config& config) {
+  auto o = std::make_shared<wire::Session::Options>();
+  o->max_frame = config.max_frame_bytes;
+  o->max_preauth_frame = config.max_preauth_frame_bytes;
+  o->track_traffic = false;  // per-connection memory: thousands of sessions sit idle
+  return o;
+}
+
+}  // namespace
+
 Core::Core(const Config& config, store::KvEnv& env, Entropy& entropy, CodeSink& sink, AssetService* assets)
-    : config_(config), env_(env), entropy_(entropy), sink_(sink), assets_(assets) {}
+    : config_(config), env_(env), entropy_(entropy), sink_(sink), assets_(assets),
+      session_options_(SessionOptions(config)) {}
 
 Core::~Core() {
   if (txn_) txn_->Abort();
@@ -20,16 +33,12 @@ Core::~Core() {
 
 Core::Conn* Core::Find(ConnId id) {
   auto it = conns_.find(id);
-  return it == conns_.end() ? nullptr : it->second.get();
+  return it == conns_.end() ? nullptr : &it->second;
 }
 
 ConnId Core::OnOpen(uint64_t now_ms) {
-  wire::Session::Options o;
-  o.max_frame = config_.max_frame_bytes;
-  o.max_preauth_frame = config_.max_preauth_frame_bytes;
-  o.track_traffic = false;  // per-connection memory: thousands of sessions sit idle
   ConnId id = next_id_++;
-  conns_.emplace(id, std::make_unique<Conn>(id, o, now_ms));
+  conns_.try_emplace(id, id, session_options_, now_ms);
   ++stats_.connections_opened;
   return id;
 }
@@ -79,10 +88,10 @@ void Core::OnClosed(ConnId id, uint64_t now_ms) {
 TrafficTotals Core::traffic() const {
   TrafficTotals t = closed_traffic_;
   for (const auto& [id, c] : conns_) {
-    t.frames_in += c->session.frames_in();
-    t.frames_out += c->session.frames_out();
-    t.bytes_in += c->session.bytes_in();
-    t.bytes_out += c->session.bytes_out();
+    t.frames_in += c.session.frames_in();
+    t.frames_out += c.session.frames_out();
+    t.bytes_in += c.session.bytes_in();
+    t.bytes_out += c.session.bytes_out();
   }
   return t;
 }
@@ -374,11 +383,11 @@ void Core::OnTick(uint64_t now_ms) {
   PresenceTick(now_ms);
   uint64_t silent_limit = static_cast<uint64_t>(config_.heartbeat_ms) * 3 / 2;
   for (auto& [id, c] : conns_) {
-    if (c->closing) continue;
-    if (!c->authed && !c->handshake_staged && now_ms - c->opened_ms >= config_.handshake_timeout_ms) {
-      Violation(*c, Status(Code::kTimeout, "handshake timeout"));
-    } else if (c->authed && now_ms - c->last_rx_ms >= silent_limit) {
-      Violation(*c, Status(Code::kTimeout, "no heartbeat"));
+    if (c.closing) continue;
+    if (!c.authed && !c.handshake_staged && now_ms - c.opened_ms >= config_.handshake_timeout_ms) {
+      Violation(c, Status(Code::kTimeout, "handshake timeout"));
+    } else if (c.authed && now_ms - c.last_rx_ms >= silent_limit) {
+      Violation(c, Status(Code::kTimeout, "no heartbeat"));
     }
   }
   if (now_ms >= next_expiry_ms_) {
@@ -392,8 +401,8 @@ uint64_t Core::NextDeadline() const {
   if (!offline_due_.empty()) next = std::min(next, offline_due_.begin()->first);
   uint64_t silent_limit = static_cast<uint64_t>(config_.heartbeat_ms) * 3 / 2;
   for (const auto& [id, c] : conns_) {
-    if (c->closing) continue;
-    uint64_t d = c->authed ? c->last_rx_ms + silent_limit : c->opened_ms + config_.handshake_timeout_ms;
+    if (c.closing) continue;
+    uint64_t d = c.authed ? c.last_rx_ms + silent_limit : c.opened_ms + config_.handshake_timeout_ms;
     next = std::min(next, d);
   }
   return next;
@@ -401,8 +410,8 @@ uint64_t Core::NextDeadline() const {
 
 void Core::Shutdown() {
   for (auto& [id, c] : conns_) {
-    if (c->closing) continue;
-    Violation(*c, Status(Code::kShuttingDown, "server shutting down"));
+    if (c.closing) continue;
+    Violation(c, Status(Code::kShuttingDown, "server shutting down"));
   }
 }
 

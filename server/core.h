@@ -224,7 +224,10 @@ class Core {
   CoreStats stats_;
   TrafficTotals closed_traffic_;  // sessions already gone
 
-  std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
+  // One wire::Session::Options for every connection (not a copy each).
+  std::shared_ptr<const wire::Session::Options> session_options_;
+  // Connections by value: one allocation per connection (the node), pointers stay valid.
+  std::unordered_map<ConnId, Conn> conns_;
   std::map<store::DeviceKey, ConnId> online_;  // device -> its authenticated connection
   ConnId next_id_ = 1;
   std::set<ConnId> dirty_;        // connections with output or a close pending

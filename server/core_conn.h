@@ -10,55 +10,60 @@
 namespace tern::server {
 
 // The inbox seqs a connection has in flight, oldest first. Unlike std::deque (whose libstdc++
-// constructor allocates ~600 bytes) it holds no heap while empty, i.e. on every idle connection.
+// constructor allocates ~600 bytes) it holds no heap while empty, i.e. on every idle
+// connection, and only a pointer (8 bytes) inline.
 class SeqFifo {
  public:
-  bool empty() const { return head_ == v_.size(); }
-  size_t size() const { return v_.size() - head_; }
-  uint64_t front() const { return v_[head_]; }
-  void push_back(uint64_t seq) { v_.push_back(seq); }
+  bool empty() const { return !q_ || q_->head == q_->v.size(); }
+  size_t size() const { return q_ ? q_->v.size() - q_->head : 0; }
+  uint64_t front() const { return q_->v[q_->head]; }
+  void push_back(uint64_t seq) {
+    if (!q_) q_ = std::make_unique<Q>();
+    q_->v.push_back(seq);
+  }
   void pop_front() {
-    if (++head_ == v_.size()) {
+    if (++q_->head == q_->v.size()) {
       clear();
-    } else if (head_ >= 64 && head_ * 2 >= v_.size()) {  // amortised compaction
-      v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
+    } else if (q_->head >= 64 && q_->head * 2 >= q_->v.size()) {  // amortised compaction
+      q_->v.erase(q_->v.begin(), q_->v.begin() + static_cast<std::ptrdiff_t>(q_->head));
+      q_->head = 0;
     }
   }
-  void clear() {
-    std::vector<uint64_t>().swap(v_);
-    head_ = 0;
-  }
+  void clear() { q_.reset(); }
 
  private:
-  std::vector<uint64_t> v_;
-  size_t head_ = 0;
+  struct Q {
+    std::vector<uint64_t> v;
+    size_t head = 0;
+  };
+  std::unique_ptr<Q> q_;
 };
 
 struct Core::Conn {
-  Conn(ConnId i, const wire::Session::Options& o, uint64_t now)
-      : id(i), session(wire::Session::Role::kServer, o), opened_ms(now), last_rx_ms(now) {}
+  Conn(ConnId i, std::shared_ptr<const wire::Session::Options> o, uint64_t now)
+      : id(i), session(wire::Session::Role::kServer, std::move(o)), opened_ms(now), last_rx_ms(now) {}
 
+  // Members ordered to leave no padding: thousands of these sit idle (bench/e2e_conns.cc).
   ConnId id;
   wire::Session session;
   uint64_t opened_ms;
   uint64_t last_rx_ms;
+
+  // Set once authenticated (Attach).
+  store::DeviceKey dev;
+  uint64_t sent_seq = 0;          // highest inbox seq written to this connection
+  SeqFifo unacked;                // inbox seqs sent, not yet acknowledged (size <= window)
+  // Presence: the users this connection watches.
+  std::unique_ptr<std::vector<uint64_t>> watching;
+  uint32_t window = 0;
   uint32_t handshake_frames = 0;
   bool handshake_staged = false;  // a Verify/Link/Resume awaits the turn's commit
   bool closing = false;           // close once the output is written
-
-  // Set once authenticated (Attach).
   bool authed = false;
-  store::DeviceKey dev;
-  uint32_t window = 0;
-  uint64_t sent_seq = 0;          // highest inbox seq written to this connection
-  SeqFifo unacked;                // inbox seqs sent, not yet acknowledged (size <= window)
-
-  // Presence: whether the client says it is in the foreground (SetPresence), whether this
-  // connection currently counts toward its user being online, and the users it watches.
+  // Presence: whether the client says it is in the foreground (SetPresence) and whether this
+  // connection currently counts toward its user being online.
   bool active = true;
   bool counted = false;
-  std::unique_ptr<std::vector<uint64_t>> watching;
 };
 
 }  // namespace tern::server

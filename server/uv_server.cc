@@ -13,12 +13,25 @@
 
 namespace tern::server {
 
+namespace {
+
+// Plain TCP keeps no state per connection: every plain connection shares this one.
+PlainTransport kPlain;
+struct TransportDeleter {
+  void operator()(Transport* t) const {
+    if (t != &kPlain) delete t;
+  }
+};
+
+}  // namespace
+
+// Per connection: what an idle one costs is the point of bench/e2e_conns.cc.
 struct UvServer::Conn {
   uv_tcp_t tcp;
   UvServer* server = nullptr;
   ConnId id = 0;
-  std::unique_ptr<Transport> transport;
-  std::string ip;              // peer address (per-address limit)
+  std::unique_ptr<Transport, TransportDeleter> transport;
+  const std::string* ip = nullptr;  // peer address: the key of its per_ip_ entry (stable)
   size_t queued = 0;           // bytes handed to uv_write, not yet written
   bool close_after_write = false;
   bool closing = false;
@@ -140,16 +153,15 @@ void UvServer::OnConnection(int status) {
   uv_tcp_init(loop_, &c->tcp);
   c->tcp.data = c;
   const char* refused = "accept failed";
+  char host[INET6_ADDRSTRLEN] = "?";
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) == 0) {
     sockaddr_storage peer{};
     int len = sizeof peer;
-    char host[INET6_ADDRSTRLEN] = "?";
     if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
       if (peer.ss_family == AF_INET6) uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&peer), host, sizeof host);
       else uv_ip4_name(reinterpret_cast<sockaddr_in*>(&peer), host, sizeof host);
     }
-    c->ip = host;
-    refused = Refuse(c->ip);
+    refused = Refuse(host);
   }
   if (refused != nullptr) {
     ++rejected_;
@@ -157,17 +169,19 @@ void UvServer::OnConnection(int status) {
     uint64_t now = NowMs();
     if (now >= last_reject_log_ms_ + 1000) {  // at most one line a second under a flood
       last_reject_log_ms_ = now;
-      std::fprintf(stderr, "ternd: warning: refused a connection from %s (%s; %llu refused so far)\n", c->ip.c_str(),
+      std::fprintf(stderr, "ternd: warning: refused a connection from %s (%s; %llu refused so far)\n", host,
                    refused, static_cast<unsigned long long>(rejected_));
     }
     uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
     return;
   }
-  ++per_ip_[c->ip];
+  auto ip = per_ip_.try_emplace(host, 0).first;
+  ++ip->second;
+  c->ip = &ip->first;
   ++stats_.accepted;
   peak_conns_ = std::max(peak_conns_, conns_.size() + 1);
-  if (tls_ != nullptr) c->transport = std::make_unique<TlsTransport>(*tls_);
-  else c->transport = std::make_unique<PlainTransport>();
+  if (tls_ != nullptr) c->transport.reset(new TlsTransport(*tls_));
+  else c->transport.reset(&kPlain);
   uv_tcp_nodelay(&c->tcp, 1);
   c->id = core_.OnOpen(NowMs());
   conns_[c->id] = c;
@@ -285,8 +299,10 @@ void UvServer::CloseConn(Conn* c) {
   uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
     UvServer* self = c->server;
-    auto ip = self->per_ip_.find(c->ip);  // only accepted connections get here
-    if (ip != self->per_ip_.end() && --ip->second == 0) self->per_ip_.erase(ip);
+    if (c->ip != nullptr) {  // only accepted connections get here
+      auto ip = self->per_ip_.find(*c->ip);
+      if (ip != self->per_ip_.end() && --ip->second == 0) self->per_ip_.erase(ip);
+    }
     self->conns_.erase(c->id);
     self->core_.OnClosed(c->id, NowMs());
     delete c;

@@ -70,7 +70,7 @@ std::string EncodeFrame(uint8_t flags, std::string_view body) {
 }
 
 void FrameDecoder::Feed(std::span<const uint8_t> bytes) {
-  if (!error_.ok()) return;  // failed for good: nothing more will be read, keep nothing
+  if (error_) return;  // failed for good: nothing more will be read, keep nothing
   // Compact before growing: what Next() already returned is dropped, so the buffer holds at most
   // one partial frame plus the bytes of this call. Each byte is moved at most once per frame
   // boundary, so byte-at-a-time feeding stays linear.
@@ -82,16 +82,16 @@ void FrameDecoder::Feed(std::span<const uint8_t> bytes) {
 }
 
 Result<std::optional<Frame>> FrameDecoder::Next() {
-  if (!error_.ok()) return error_;
+  if (error_) return *error_;
   std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(buf_.data()) + pos_,
                                 buf_.size() - pos_);
   auto header = ParseFrameHeader(rest, max_body_);
   if (!header.ok()) {
-    error_ = header.status();
+    error_ = std::make_unique<Status>(header.status());
     buf_.clear();
     buf_.shrink_to_fit();
     pos_ = 0;
-    return error_;
+    return *error_;
   }
   if (!header.value().has_value()) return std::optional<Frame>();
   const FrameHeader& h = *header.value();

@@ -46,9 +46,14 @@ const std::vector<uint32_t>* OfferOf(const Message& m) {
 
 const Session::TrafficByType Session::kNoTraffic{};
 
+const Status Session::kNoFailure{};
+
 Session::Session(Role role, Options options)
-    : role_(role), options_(options), decoder_(options.max_preauth_frame) {
-  if (options_.track_traffic) traffic_ = std::make_unique<TrafficBoth>();
+    : Session(role, std::make_shared<const Options>(std::move(options))) {}
+
+Session::Session(Role role, std::shared_ptr<const Options> options)
+    : options_(std::move(options)), decoder_(options_->max_preauth_frame), role_(role) {
+  if (options_->track_traffic) traffic_ = std::make_unique<TrafficBoth>();
 }
 
 Status Session::Check(const Message& m) const {
@@ -69,14 +74,14 @@ Status Session::Check(const Message& m) const {
 }
 
 Status Session::Feed(std::span<const uint8_t> bytes) {
-  if (failed()) return failure_;
+  if (failed()) return failure();
   bytes_in_ += bytes.size();
   decoder_.Feed(bytes);
   for (;;) {
     auto next = decoder_.Next();
     if (!next.ok()) {
       Fail(next.status());
-      return failure_;
+      return failure();
     }
     if (!next.value().has_value()) return Status::Ok();
     Frame& frame = *next.value();
@@ -86,28 +91,28 @@ Status Session::Feed(std::span<const uint8_t> bytes) {
     if (compressed) {
       if (dict_id_ == kDictNone) {
         Fail(Status(Code::kProtocol, "compressed frame, but compression was not negotiated"));
-        return failure_;
+        return failure();
       }
       auto plain = DecompressBody(
           std::span(reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()),
-          dict_id_, options_.max_frame);
+          dict_id_, options_->max_frame);
       if (!plain.ok()) {
         Fail(plain.status());
-        return failure_;
+        return failure();
       }
       frame.body = std::move(plain).value();
     }
     auto decoded = DecodeMessage(
         std::span(reinterpret_cast<const uint8_t*>(frame.body.data()), frame.body.size()),
-        options_.decode);
+        options_->decode);
     if (!decoded.ok()) {
       Fail(decoded.status());
-      return failure_;
+      return failure();
     }
     Message& m = decoded.value();
     if (Status s = Check(m); !s.ok()) {
       Fail(s);
-      return failure_;
+      return failure();
     }
     if (traffic_) {
       Traffic& t = traffic_->in[m.index()];
@@ -121,14 +126,14 @@ Status Session::Feed(std::span<const uint8_t> bytes) {
       // answering: an Error frame back would go to a peer that is already closing.
       Status s = StatusOfError(*e);
       events_.push_back(std::move(m));
-      failure_ = std::move(s);
+      failure_ = std::make_unique<Status>(std::move(s));
       state_ = State::kFailed;
-      return failure_;
+      return failure();
     }
     if (const Welcome* w = std::get_if<Welcome>(&m); w != nullptr && role_ == Role::kClient) {
       if (Status s = OnWelcome(*w); !s.ok()) {
         Fail(s);
-        return failure_;
+        return failure();
       }
     }
     events_.push_back(std::move(m));
@@ -145,7 +150,7 @@ Status Session::OnWelcome(const Welcome& w) {
   // Frames after the Welcome in this same read are parsed under the post-auth limit and may
   // be compressed.
   state_ = State::kAuthenticated;
-  decoder_.set_max_body(options_.max_frame);
+  decoder_.set_max_body(options_->max_frame);
   dict_id_ = w.dict_id;
   return Status::Ok();
 }
@@ -188,12 +193,12 @@ void Session::Send(const Message& m) {
   }
   out_.append(frame);
   if (const Error* e = std::get_if<Error>(&m)) {
-    failure_ = StatusOfError(*e);
+    failure_ = std::make_unique<Status>(StatusOfError(*e));
     state_ = State::kFailed;
   } else if (role_ == Role::kServer && state_ == State::kHandshake) {
     if (const Welcome* w = std::get_if<Welcome>(&m)) {
       state_ = State::kAuthenticated;
-      decoder_.set_max_body(options_.max_frame);
+      decoder_.set_max_body(options_->max_frame);
       // Invariant: the server core only chooses ids from wire::ChooseDict (known ids).
       dict_id_ = FindDict(w->dict_id) != nullptr ? w->dict_id : kDictNone;
     }
@@ -207,7 +212,7 @@ void Session::Fail(const Status& status) {
     Error e{s.code(), s.message().substr(0, kMaxErrorMessage)};
     Send(e);  // also sets state_ and failure_
   }
-  failure_ = std::move(s);
+  failure_ = std::make_unique<Status>(std::move(s));
   state_ = State::kFailed;
 }
 

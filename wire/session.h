@@ -49,6 +49,9 @@ class Session {
   };
 
   Session(Role role, Options options);
+  // The same with options shared by many sessions (a server's thousands of connections hold
+  // one copy, not one each).
+  Session(Role role, std::shared_ptr<const Options> options);
 
   // Consumes all of `bytes`, decoding every complete frame into the event queue.
   // Errors (the session is then kFailed and every later Feed returns the same error):
@@ -79,7 +82,7 @@ class Session {
   State state() const { return state_; }
   bool authenticated() const { return state_ == State::kAuthenticated; }
   bool failed() const { return state_ == State::kFailed; }
-  const Status& failure() const { return failure_; }
+  const Status& failure() const { return failure_ ? *failure_ : kNoFailure; }
 
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -106,17 +109,16 @@ class Session {
   Status Check(const Message& m) const;
   Status OnWelcome(const Welcome& w);
 
-  Role role_;
-  Options options_;
-  State state_ = State::kHandshake;
-  Status failure_;
+  // Largest members first, small ones last: no padding holes (a server holds thousands).
+  static const Status kNoFailure;
+  std::shared_ptr<const Options> options_;
+  std::unique_ptr<Status> failure_;  // set once failed: 8 bytes, not 40, while healthy
   FrameDecoder decoder_;
   // Decoded, not yet taken. A vector and a read index rather than a std::deque, whose
   // libstdc++ constructor allocates ~600 bytes: this is per connection, mostly idle.
   std::vector<Message> events_;
   size_t events_head_ = 0;
   std::string out_;
-  uint32_t dict_id_ = 0;
   std::vector<uint32_t> offered_;  // client role: dict_ids of the handshake we sent
   struct TrafficBoth {
     TrafficByType in{}, out{};
@@ -124,6 +126,9 @@ class Session {
   static const TrafficByType kNoTraffic;
   std::unique_ptr<TrafficBoth> traffic_;  // null unless Options::track_traffic
   uint64_t bytes_in_ = 0, bytes_out_ = 0, frames_in_ = 0, frames_out_ = 0;
+  uint32_t dict_id_ = 0;
+  Role role_;
+  State state_ = State::kHandshake;
 };
 
 }  // namespace tern::wire

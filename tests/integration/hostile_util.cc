@@ -56,7 +56,7 @@ Status RawConn::Write(std::string_view bytes) {
 
 Status RawConn::Authenticate(const wire::Resume& resume, int timeout_ms) {
   TERN_RETURN_IF_ERROR(Write(FrameOf(resume)));
-  wire::Session s(wire::Session::Role::kClient, {});
+  wire::Session s(wire::Session::Role::kClient, wire::Session::Options{});
   const uint64_t deadline = tools::SteadyNowMs() + static_cast<uint64_t>(timeout_ms);
   char buf[16384];
   while (tools::SteadyNowMs() < deadline) {
@@ -87,7 +87,7 @@ Status RawConn::ReadUntilClosed(int timeout_ms, std::string* got) {
 }
 
 std::optional<Code> RawConn::ErrorIn(const std::string& bytes) {
-  wire::Session s(wire::Session::Role::kClient, {});
+  wire::Session s(wire::Session::Role::kClient, wire::Session::Options{});
   Status st = s.Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   while (auto m = s.NextEvent()) {
     if (auto* e = std::get_if<wire::Error>(&*m)) return e->code;
