@@ -7,6 +7,8 @@
 
 #include <sstream>
 
+#include "wire/compress.h"
+
 namespace tern::server {
 namespace {
 
@@ -66,6 +68,8 @@ void Declare(CLI::App& app, CommandLine& cl) {
   Add(app, "store_max_map_mb", c.store_max_map_mb, "largest LMDB map size, MiB (grown automatically)");
   Add(app, "store_lazy_commit_ms", c.store_lazy_commit_ms,
       "writes that promise nothing durable (inbox acks, receipts) wait at most this long for the next synced commit; 0 = sync every turn");
+  Add(app, "compression_dicts", c.compression_dicts,
+      "compression ids the server may choose, comma-separated (empty = all this build knows; none = never compress)");
   Add(app, "max_frame_bytes", c.max_frame_bytes, "largest frame body after authentication");
   Add(app, "max_preauth_frame_bytes", c.max_preauth_frame_bytes, "largest frame body before authentication");
   Add(app, "max_preauth_frames", c.max_preauth_frames, "handshake frames allowed per connection");
@@ -172,6 +176,28 @@ std::vector<std::string> SettingNames() {
   return names;
 }
 
+Result<std::vector<uint32_t>> ParseDictIds(const std::string& s) {
+  std::vector<uint32_t> ids;
+  if (s.empty()) return ids;
+  if (s == "none") return std::vector<uint32_t>{wire::kDictNone};
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (item.empty() || item.size() > 9 || item.find_first_not_of("0123456789") != std::string::npos)
+      return Status(Code::kInvalidArgument, "expected comma-separated dictionary ids, got \"" + s + "\"");
+    const uint32_t id = static_cast<uint32_t>(std::stoul(item));
+    if (wire::FindDict(id) == nullptr)
+      return Status(Code::kInvalidArgument, "dictionary id " + item + " is not known to this build");
+    ids.push_back(id);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return ids;
+}
+
 Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   CommandLine cl;
   Config& c = cl.config;
@@ -186,6 +212,9 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     os << e.what() << "\nRun with --help for the settings.";
     return Status(Code::kInvalidArgument, os.str());
   }
+  auto dicts = ParseDictIds(c.compression_dicts);
+  if (!dicts.ok()) return Status(Code::kInvalidArgument, "compression_dicts: " + dicts.status().message());
+  c.compression_dict_ids = std::move(dicts).value();
   if (c.max_preauth_frame_bytes > c.max_frame_bytes)
     return Status(Code::kInvalidArgument, "max_preauth_frame_bytes must not exceed max_frame_bytes");
   if (c.default_inflight == 0 || c.max_inflight == 0 || c.deliver_max_items == 0)

@@ -44,6 +44,12 @@ struct Config {
   // turn that must sync commits both with one fsync. 0 = commit every turn that wrote.
   uint32_t store_lazy_commit_ms = 50;
 
+  // Compression (wire/PROTOCOL.md §2.3): the ids the server may choose from a client's offer,
+  // comma-separated (e.g. "1002,1001,1"); empty = every dictionary this build knows; "none" =
+  // never compress. For rolling a dictionary back without a new build.
+  std::string compression_dicts;
+  std::vector<uint32_t> compression_dict_ids;  // parsed from compression_dicts by ParseCommandLine
+
   // Protocol limits.
   uint32_t max_frame_bytes = 256 * 1024;  // frame body after authentication
   uint32_t max_preauth_frame_bytes = 1024;
@@ -128,6 +134,10 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv);
 std::string DefaultConfigText();
 // Every setting's config-file name (underscores), in declaration order.
 std::vector<std::string> SettingNames();
+
+// Parses a compression_dicts value: {} for "", {kDictNone} for "none", else the ids, each one a
+// dictionary this build knows. Errors: kInvalidArgument (bad number, unknown id).
+Result<std::vector<uint32_t>> ParseDictIds(const std::string& s);
 
 // Splits "host:port". Errors: kInvalidArgument.
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& s);

@@ -188,7 +188,7 @@ void Core::CreateDeviceAndWelcome(Conn& c, store::UserRecord user, const std::st
   w.server_time_ms = now_ms;
   w.max_frame = config_.max_frame_bytes;
   w.max_inflight = ClampWindow(max_inflight);
-  w.dict_id = wire::ChooseDict(dict_ids);
+  w.dict_id = wire::ChooseDict(dict_ids, config_.compression_dict_ids);
   c.handshake_staged = true;
   Stage(c.id, [this, id = c.id, key, w](bool committed) {
     Conn* k = Find(id);
@@ -261,7 +261,7 @@ void Core::HandleResume(Conn& c, const wire::Resume& m, uint64_t now_ms) {
   w.server_time_ms = now_ms;
   w.max_frame = config_.max_frame_bytes;
   w.max_inflight = ClampWindow(m.max_inflight);
-  w.dict_id = wire::ChooseDict(m.dict_ids);
+  w.dict_id = wire::ChooseDict(m.dict_ids, config_.compression_dict_ids);
   c.handshake_staged = true;
   Stage(c.id, [this, id = c.id, key, w, start_after, acks = std::move(replay.value())](bool committed) {
     Conn* k = Find(id);

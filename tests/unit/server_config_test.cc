@@ -10,6 +10,7 @@
 
 #include "server/config.h"
 #include "server/metrics.h"
+#include "wire/compress.h"
 
 namespace tern::server {
 namespace {
@@ -86,6 +87,25 @@ TEST(ServerConfig, LaterFlagWins) {
   auto cl = ParseCommandLine(static_cast<int>(argv.size()), argv.data());
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
   EXPECT_EQ(cl->config.admin_listen, "");
+}
+
+TEST(ServerConfig, CompressionDictsParsesKnownIdsNoneAndRefusesUnknownOnes) {
+  EXPECT_TRUE(ParseDictIds("").value().empty()) << "empty: every dictionary this build knows";
+  EXPECT_EQ(ParseDictIds("none").value(), std::vector<uint32_t>{wire::kDictNone});
+  const uint32_t newest = wire::KnownDicts().front().id;
+  const std::string both = std::to_string(newest) + ", 1";
+  EXPECT_EQ(ParseDictIds(both).value(), (std::vector<uint32_t>{newest, wire::kDictPlainZstd}));
+  for (const char* bad : {"abc", "1,,2", "999999", "1,", "-1", "12345678901"})
+    EXPECT_EQ(ParseDictIds(bad).status().code(), Code::kInvalidArgument) << bad;
+
+  const char* argv[] = {"ternd", "--compression-dicts", "1"};
+  auto cl = ParseCommandLine(3, const_cast<char**>(argv));
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.compression_dict_ids, std::vector<uint32_t>{wire::kDictPlainZstd});
+  const char* argv_bad[] = {"ternd", "--compression-dicts", "77"};
+  auto bad = ParseCommandLine(3, const_cast<char**>(argv_bad));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("not known to this build"), std::string::npos) << bad.status().ToString();
 }
 
 TEST(ServerMetrics, RendersHistogramCumulativelyAndErrorsByCode) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "server_harness.h"
+#include "wire/compress.h"
 
 namespace tern::server::testing {
 namespace {
@@ -191,6 +192,45 @@ TEST(ServerCore, AckBeyondWhatWasSentIsAProtocolViolation) {
   p.Send(p.a, 1, p.b.user_id, "still here");
   p.h.Turn();
   EXPECT_EQ(p.a.acks[1].status, Code::kOk);
+}
+
+}  // namespace
+}  // namespace tern::server::testing
+
+namespace tern::server::testing {
+namespace {
+
+// compression_dicts (a dictionary rolled back without a new build): the Welcome chooses only
+// among the allowed ids, whatever the client offers; "none" turns compression off.
+TEST(ServerCore, CompressionDictsLimitsWhatTheWelcomeChooses) {
+  const std::vector<uint32_t> offer = wire::DefaultDictOffer();
+  ASSERT_GE(offer.size(), 2u);
+  ASSERT_EQ(offer.front(), wire::KnownDicts().front().id);
+  struct Case {
+    std::vector<uint32_t> allowed;
+    uint32_t expect;
+  };
+  for (const Case& k : {Case{{}, offer.front()}, Case{{wire::kDictPlainZstd}, wire::kDictPlainZstd},
+                        Case{{wire::kDictNone}, wire::kDictNone}}) {
+    Config c;
+    c.compression_dict_ids = k.allowed;
+    Harness h(c);
+    TestDevice a{h};
+    a.Connect();
+    a.SendMsg(wire::RequestCode{wire::kProtocolVersion, "+15550000001"});
+    h.Turn();
+    a.SendMsg(wire::Verify{wire::kProtocolVersion, "+15550000001", h.sink.codes["+15550000001"], "phone", 0, offer});
+    h.Turn();
+    ASSERT_TRUE(a.welcome.has_value());
+    EXPECT_EQ(a.welcome->dict_id, k.expect);
+    // Resume negotiates again under the same rule.
+    a.Drop();
+    a.Connect();
+    a.SendMsg(wire::Resume{wire::kProtocolVersion, a.user_id, a.device_id, a.token, a.epoch, 0, 0, 0, offer});
+    h.Turn();
+    ASSERT_TRUE(a.welcome.has_value());
+    EXPECT_EQ(a.welcome->dict_id, k.expect);
+  }
 }
 
 }  // namespace
