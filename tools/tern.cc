@@ -240,6 +240,9 @@ int main(int argc, char** argv) {
   auto* ui_cmd = app.add_subcommand("ui", "full-screen interactive client (the default on a terminal)");
   ui_cmd->add_option("--files", files_dir, "where opened files are saved (default: ~/.tern/files)");
   ui_cmd->add_flag("--ascii", ascii, "ASCII ticks and lines even on a UTF-8 terminal");
+  uint32_t backoff_max_ms = 10000;
+  ui_cmd->add_option("--backoff-max-ms", backoff_max_ms, "longest wait between reconnect attempts")
+      ->capture_default_str();
   GroupArgs ga;
   auto* group = app.add_subcommand("group", "group chats: create, info, send, add, remove, ...");
   group->require_subcommand(1);
@@ -342,6 +345,7 @@ int main(int argc, char** argv) {
                                                       : "./tern-files";
     uo.upload_state = state + ".upload";
     uo.ascii = ascii;
+    uo.backoff_max_ms = backoff_max_ms;
     return tern::ui::RunUi(uo);
   }
   Result<std::unique_ptr<Client>> created = Client::Create(options);
