@@ -67,10 +67,11 @@ class UiTest : public ::testing::Test {
     return s.ok() ? *s : "";
   }
 
-  // The screen line holding `text`.
+  // The lowest screen line holding `text` (messages are bottom-aligned; the chat list's
+  // preview of the same text is near the top).
   std::string LineWith(const Person& p, const std::string& text) {
     std::string screen = tmux_.Screen(p.name);
-    size_t at = screen.find(text);
+    size_t at = screen.rfind(text);
     if (at == std::string::npos) return "";
     size_t b = screen.rfind('\n', at), e = screen.find('\n', at);
     return screen.substr(b == std::string::npos ? 0 : b + 1, e == std::string::npos ? e : e - b - 1);
@@ -131,13 +132,15 @@ TEST_F(UiTest, GroupOfThreeAndAFileSentAndOpened) {
   tmux_.Type("alice", "/group new \"ski trip\" +15550700012 +15550700013");
   Expect(alice, {"ski trip \u00B7 3 members: you", "+15550700012", "+15550700013", "created the group \"ski trip\""});
   tmux_.Type("alice", "hello group");
-  Expect(bob, {"ski trip", "hello group"});
-  Expect(carol, {"ski trip", "hello group"});
+  Expect(bob, {"ski trip", "(1)"});  // in the chat list, unread
+  Expect(carol, {"ski trip", "(1)"});
   tmux_.Key("bob", "Tab");
-  Expect(bob, {"ski trip \u00B7 3 members: you"});  // the group's members, fetched on arrival
+  // The group's members are fetched when it first appears.
+  Expect(bob, {"ski trip \u00B7 3 members: you", ": hello group"});
   ExpectTick(alice, "hello group", "\u2713\u2713");
   EXPECT_FALSE(LineEndsWith(alice, "hello group", kSeen));  // carol has not read it yet
   tmux_.Key("carol", "Tab");
+  Expect(carol, {": hello group"});
   ExpectTick(alice, "hello group", kSeen);
 
   // A file: a progress bar on alice's side, a numbered attachment on bob's, opened there.
@@ -183,9 +186,10 @@ TEST_F(UiTest, MessagesTypedOfflineArePendingThenGoOutInOrder) {
   ASSERT_TRUE(link.Start().ok());  // the same port: the link is back
   Expect(alice, {"ONLINE", "pending 0"});
   std::string screen = Expect(bob, {"offline one", "offline two", "offline three"});
-  EXPECT_LT(screen.find("offline one"), screen.find("offline two"));
-  EXPECT_LT(screen.find("offline two"), screen.find("offline three"));
-  EXPECT_LT(screen.find("before the drop"), screen.find("offline one"));
+  // In chat order (rfind: the chat list's preview also holds the last one, near the top).
+  EXPECT_LT(screen.rfind("before the drop"), screen.rfind("offline one"));
+  EXPECT_LT(screen.rfind("offline one"), screen.rfind("offline two"));
+  EXPECT_LT(screen.rfind("offline two"), screen.rfind("offline three"));
   ExpectTick(alice, "offline three", kSeen);  // bob has the chat open
 }
 
