@@ -119,7 +119,13 @@ TEST_F(UiTest, OneToOneChatTicksReachSeenAndPresenceShows) {
   // Bob leaves: alice's header turns to "last seen".
   tmux_.Type("bob", "/quit");
   Expect(alice, {"+15550700002 \u00B7 last seen"});
-  EXPECT_FALSE(tmux_.running("bob"));
+
+  // Bob comes back: his chat list and messages come from the device's local history.
+  ASSERT_TRUE(tmux_.WaitForScreen("bob", [&](const std::string&) { return !tmux_.running("bob"); }, kScreenWaitMs).ok());
+  ASSERT_NO_FATAL_FAILURE(StartUi(bob));
+  tmux_.Key("bob", "Tab");
+  Expect(bob, {text, "you: hello alice"});
+  ExpectTick(bob, "hello alice", kSeen);
 }
 
 TEST_F(UiTest, GroupOfThreeAndAFileSentAndOpened) {

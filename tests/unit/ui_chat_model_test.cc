@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <span>
+
+#include "tools/ui/ui_history.h"
+
 namespace tern::ui {
 namespace {
 
@@ -267,6 +272,41 @@ TEST(ChatModelTest, NoticesKeepTheirPlace) {
   m.OnItem(Msg(kBob, kMe, 2, "two"), 3);
   EXPECT_EQ(Texts(*m.chat(bob)), (std::vector<std::string>{"one", "link code: 123", "two"}));
   EXPECT_EQ(m.Unread(*m.chat(bob)), 2);
+}
+
+}  // namespace
+}  // namespace tern::ui
+
+namespace tern::ui {
+namespace {
+
+// The history seam with the real history store (tools/client/history.h, in memory).
+TEST(ChatModelTest, PreloadFromTheDeviceHistory) {
+  std::unique_ptr<tools::History> h = tools::History::InMemory();
+  wire::InboxItem in = Msg(kBob, kMe, 1, "stored hello");
+  ASSERT_TRUE(h->RecordItems(kMe, std::span<const wire::InboxItem>(&in, 1)).ok());
+  tools::PendingSend send;
+  send.client_seq = 1;
+  send.to_user = kBob;
+  send.text = "stored reply";
+  ASSERT_TRUE(h->RecordSend(kMe, send).ok());
+  ASSERT_TRUE(h->RecordSendAck(Ack(1, 2)).ok());
+  wire::InboxItem read = Receipt(kBob, kMe, wire::ReceiptType::kRead, 2);
+  ASSERT_TRUE(h->RecordItems(kMe, std::span<const wire::InboxItem>(&read, 1)).ok());
+  tools::PendingSend pending = send;
+  pending.client_seq = 2;
+  pending.text = "still pending";
+  ASSERT_TRUE(h->RecordSend(kMe, pending).ok());
+
+  ChatModel m(kMe);
+  ASSERT_TRUE(PreloadFromHistory(*h, m).ok());
+  m.OnSending({kBob, 0}, 2, "still pending", {}, 9);  // from the ClientState, as the UI does
+  const Chat* c = m.chat({kBob, 0});
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(Texts(*c), (std::vector<std::string>{"stored hello", "stored reply", "still pending"}));
+  EXPECT_EQ(m.TickOf(*c, c->messages[1]), Tick::kSeen);
+  EXPECT_EQ(m.TickOf(*c, c->messages[2]), Tick::kPending);
+  EXPECT_EQ(m.Unread(*c), 1);
 }
 
 }  // namespace

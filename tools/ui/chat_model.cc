@@ -294,6 +294,11 @@ Tick ChatModel::TickOf(const Chat& chat, const ChatMessage& m) const {
   if (!m.mine || m.kind != ChatMessage::Kind::kText) return Tick::kNone;
   if (m.refused != Code::kOk) return Tick::kFailed;
   if (m.chat_seq == 0) return Tick::kPending;
+  const Tick live = LiveTick(chat, m);
+  return m.stored_tick > live && m.stored_tick != Tick::kFailed ? m.stored_tick : live;
+}
+
+Tick ChatModel::LiveTick(const Chat& chat, const ChatMessage& m) const {
   std::vector<uint64_t> others;
   if (chat.key.is_group()) others.assign(chat.members.begin(), chat.members.end());
   else others.push_back(chat.key.peer);

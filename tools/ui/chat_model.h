@@ -20,10 +20,10 @@
 // read mark moves when I open the chat (MarkRead) or a read receipt from my other device says
 // so.
 //
-// History seam: Preload() takes a chat list and message entries from a local history store
-// (the client-side LMDB history, tools/client/history.h, being built on branch `history`) at
-// start-up, before any live event; the live events then continue from there. Until that store
-// lands, the model starts from the device's pending sends only (ClientState::unacked).
+// History seam: Preload() takes a chat list and message entries from the device's local history
+// (tools/client/history.h, filled by the SDK; the controller converts, see ui_history.h) at
+// start-up, before any live event; the live events then continue from there, and duplicates
+// (the same chat seq) are ignored. My pending sends come from ClientState::unacked instead.
 //
 // Thread safety: not thread-safe; one owner (the UI thread).
 #pragma once
@@ -66,6 +66,9 @@ struct ChatMessage {
   uint64_t event_user = 0;
   Code refused = Code::kOk;  // a permanent refusal of my send
   uint64_t after_seq = 0;    // kNotice: shown after this chat seq (before later messages)
+  // The tick a history store recorded for a preloaded message of mine; live receipts can only
+  // raise it (TickOf returns the higher of the two).
+  Tick stored_tick = Tick::kNone;
 };
 
 struct Transfer {
@@ -181,6 +184,8 @@ class ChatModel {
   // Position in a chat: 2*chat_seq for sequenced items, 2*after_seq+1 for notices, the end
   // for my pending sends.
   static uint64_t SortKey(const ChatMessage& m);
+  // The tick the receipts received so far give a sequenced message of mine.
+  Tick LiveTick(const Chat& chat, const ChatMessage& m) const;
   void OnReceipt(const wire::InboxItem& item);
   void OnGroupEvent(Chat& chat, const wire::InboxItem& item);
 

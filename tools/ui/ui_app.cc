@@ -1,5 +1,6 @@
 // The event loop of `tern ui` (tools/ui/ui_app.h); the command handlers are in ui_actions.cc.
 #include "tools/ui/ui_app.h"
+#include "tools/ui/ui_history.h"
 
 #include <ncurses.h>
 
@@ -57,14 +58,18 @@ UiApp::UiApp(const UiOptions& options, tools::Client* client, Terminal* terminal
   screen_.Init();
   view_.me = "user " + std::to_string(client->state().user_id) + " device " +
              std::to_string(client->state().device_id);
+  // History seam: the device's local history (filled by the SDK on every run) gives the chat
+  // list and recent messages; live events continue from there.
+  if (client->history() != nullptr) {
+    if (Status st = PreloadFromHistory(*client->history(), model_); !st.ok())
+      Info("history: " + st.ToString(), true);
+  }
   // Sends stored by an earlier run (or typed offline before a crash) show as pending and go
   // out after the first resume.
   for (const tools::PendingSend& p : client->state().unacked) {
     ChatKey key = p.group_id != 0 ? ChatKey{0, p.group_id} : ChatKey{p.to_user, 0};
     model_.OnSending(key, p.client_seq, p.text, p.assets, NowMs());
   }
-  // History seam: when the client-side history store lands (tools/client/history.h, branch
-  // `history`), its chat list and messages go into model_.Preload(...) here.
   client->core().set_item_callback([this](const wire::InboxItem& it) {
     model_.OnItem(it, NowMs());
     dirty_ = true;
@@ -233,6 +238,10 @@ void UiApp::Sync() {
     if (view_.open && view_.panel_title.empty()) {
       if (std::optional<uint64_t> seq = model_.MarkRead(*view_.open)) {
         requests_[client_->core().Request(wire::ReadMark{0, view_.open->peer, view_.open->group, *seq})] = {kReadMark, 0};
+        // The history's read position too (Client::MarkRead would wait for the reply; a
+        // lost mark is sent again after the next reconnect).
+        if (tools::History* h = client_->history())
+          h->MarkRead(tools::ChatId{view_.open->peer, view_.open->group}, *seq).IgnoreError();
         dirty_ = true;
       }
     }
