@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 
 #include "tests/integration/process_util.h"
 
@@ -30,11 +31,11 @@ TmuxServer::TmuxServer() {
 
 TmuxServer::~TmuxServer() {
   for (const auto& [name, pid] : pids_) {
-    if (pid > 0 && ::kill(pid, 0) == 0) ::kill(pid, SIGTERM);
+    if (running(name)) ::kill(pid, SIGTERM);
   }
   for (const auto& [name, pid] : pids_) {
-    for (int i = 0; i < 50 && pid > 0 && ::kill(pid, 0) == 0; ++i) ::poll(nullptr, 0, 20);
-    if (pid > 0 && ::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
+    for (int i = 0; i < 50 && running(name); ++i) ::poll(nullptr, 0, 20);
+    if (running(name)) ::kill(pid, SIGKILL);
   }
   Run({"kill-server"});
 }
@@ -100,8 +101,15 @@ pid_t TmuxServer::pid(const std::string& name) const {
 }
 
 bool TmuxServer::running(const std::string& name) const {
-  pid_t p = pid(name);
-  return p > 0 && ::kill(p, 0) == 0;
+  // Exited but not yet reaped (a zombie: tmux reaps its panes' children on SIGCHLD, which it
+  // may get late) counts as not running.
+  const pid_t p = pid(name);
+  if (p <= 0 || ::kill(p, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(p) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
 }
 
 }  // namespace tern::testing

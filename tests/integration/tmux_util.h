@@ -48,7 +48,7 @@ class TmuxServer {
                                   int timeout_ms);
   // The pid of the session's program (-1 when unknown).
   pid_t pid(const std::string& name) const;
-  // Whether the session's program still runs.
+  // Whether the session's program still runs (an exited, unreaped one does not).
   bool running(const std::string& name) const;
 
  private:

@@ -19,7 +19,9 @@
 namespace tern::testing {
 namespace {
 
-constexpr int kScreenWaitMs = 15000;
+constexpr int kScreenWaitMs = 20000;
+// /quit ends with Client::Close (flush, half-close, drain), bounded by --io-timeout per step.
+constexpr int kExitWaitMs = 30000;
 const std::string kPending = "\u25F7", kSeen = "\u2714\u2714";
 
 // A person with a phone number, a state file and (once started) a `tern ui` in tmux.
@@ -121,7 +123,8 @@ TEST_F(UiTest, OneToOneChatTicksReachSeenAndPresenceShows) {
   Expect(alice, {"+15550700002 \u00B7 last seen"});
 
   // Bob comes back: his chat list and messages come from the device's local history.
-  ASSERT_TRUE(tmux_.WaitForScreen("bob", [&](const std::string&) { return !tmux_.running("bob"); }, kScreenWaitMs).ok());
+  ASSERT_TRUE(tmux_.WaitForScreen("bob", [&](const std::string&) { return !tmux_.running("bob"); }, kExitWaitMs).ok())
+      << "bob's tern ui did not exit after /quit:\n" << tmux_.Screen("bob");
   ASSERT_NO_FATAL_FAILURE(StartUi(bob));
   tmux_.Key("bob", "Tab");
   Expect(bob, {text, "you: hello alice"});
