@@ -100,6 +100,13 @@ TEST_F(UiTest, OneToOneChatTicksReachSeenAndPresenceShows) {
   ASSERT_NO_FATAL_FAILURE(StartUi(alice));
   ASSERT_NO_FATAL_FAILURE(StartUi(bob));
 
+  // Devices: a link code for a new device, and the device list.
+  tmux_.Type("alice", "/link");
+  Expect(alice, {"Link a new device", "Link code: ", "link "});
+  tmux_.Type("alice", "/devices");
+  Expect(alice, {"Devices (1)", "#1  alice  online  (this device)"});
+  tmux_.Key("alice", "Escape");
+
   tmux_.Type("alice", "/chat +15550700002");
   Expect(alice, {"+15550700002 \u00B7 online"});  // the header: bob's presence
   const std::string text = "привет 你好 👋 hi bob";
