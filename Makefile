@@ -27,7 +27,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config libuv1-dev libflatb
   flatbuffers-compiler liblmdb-dev lmdb-utils libzstd-dev libssl-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev clang \
   mosquitto libmosquitto-dev libpcap-dev tcpdump libhttp-parser-dev libncurses-dev python3-boto3 \
-  dpkg-dev file libsodium-dev
+  dpkg-dev file libsodium-dev tmux
 
 .PHONY: all deps build run test asan install package package-test bench bench-e2e bench-weaknet bench-conns bench-peers bench-bytes bench-fanout fuzz clean
 

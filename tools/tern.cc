@@ -15,9 +15,13 @@
 // history <state>.history (an LMDB directory; tools/client/history.h), so `listen` and `send`
 // fill it as a side effect and chats/history/search work offline.
 //
+//   tern ui  (or plain `tern` on a terminal)  ->  the full-screen client (tools/ui/, README)
+//
 // TLS 1.3 by default: --pin FINGERPRINT (or --pin <ternd data>/tls/cert.sha256) or --ca FILE
 // says how to trust the server; --plain talks to a ternd started with --plain-tcp.
 #include <CLI/CLI.hpp>
+
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
@@ -29,6 +33,7 @@
 #include "tools/tern_cli.h"
 #include "tools/tern_history.h"
 #include "tools/tern_media.h"
+#include "tools/ui/ui_app.h"
 
 namespace tern::tools {
 namespace {
@@ -172,7 +177,8 @@ int main(int argc, char** argv) {
   using namespace tern;
   using namespace tern::tools;
   CLI::App app{"tern: command-line client for the Tern messaging server"};
-  app.require_subcommand(1);
+  // No subcommand: the interactive client when both ends are a terminal, else usage.
+  app.require_subcommand(0, 1);
   std::string server = "127.0.0.1:7011";
   std::string state = DefaultStatePath();
   double io_timeout_s = 10;
@@ -229,6 +235,14 @@ int main(int argc, char** argv) {
   auto* unlink = app.add_subcommand("unlink", "unlink device ID (its token stops working)");
   unlink->add_option("ID", device_id)->required();
   auto* whoami = app.add_subcommand("whoami", "print the stored identity (no network)");
+  std::string files_dir;
+  bool ascii = false;
+  auto* ui_cmd = app.add_subcommand("ui", "full-screen interactive client (the default on a terminal)");
+  ui_cmd->add_option("--files", files_dir, "where opened files are saved (default: ~/.tern/files)");
+  ui_cmd->add_flag("--ascii", ascii, "ASCII ticks and lines even on a UTF-8 terminal");
+  uint32_t backoff_max_ms = 10000;
+  ui_cmd->add_option("--backoff-max-ms", backoff_max_ms, "longest wait between reconnect attempts")
+      ->capture_default_str();
   GroupArgs ga;
   auto* group = app.add_subcommand("group", "group chats: create, info, send, add, remove, ...");
   group->require_subcommand(1);
@@ -315,6 +329,24 @@ int main(int argc, char** argv) {
   options.io_timeout_ms = static_cast<int>(io_timeout_s * 1000);
   if (Status st = ParseHostPort(server, &options.host, &options.port); !st.ok()) {
     return Fail("--server", st);
+  }
+  if (*ui_cmd || app.get_subcommands().empty()) {
+    if (!*ui_cmd && !(::isatty(0) && ::isatty(1))) {
+      std::fprintf(stderr, "%s", app.help().c_str());
+      return 1;
+    }
+    tern::ui::UiOptions uo;
+    uo.client = options;
+    uo.blob.tls = options.tls;
+    uo.blob.io_timeout_ms = options.io_timeout_ms;
+    const char* home = std::getenv("HOME");
+    uo.files_dir = !files_dir.empty() ? files_dir
+                   : home != nullptr && *home != '\0' ? std::string(home) + "/.tern/files"
+                                                      : "./tern-files";
+    uo.upload_state = state + ".upload";
+    uo.ascii = ascii;
+    uo.backoff_max_ms = backoff_max_ms;
+    return tern::ui::RunUi(uo);
   }
   Result<std::unique_ptr<Client>> created = Client::Create(options);
   if (!created.ok()) return Fail("state " + state, created.status());

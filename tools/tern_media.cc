@@ -8,7 +8,6 @@
 #include <cstdio>
 
 namespace tern::tools {
-namespace {
 
 std::string GuessMime(const std::string& path) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -24,6 +23,8 @@ std::string GuessMime(const std::string& path) {
   }
   return "application/octet-stream";
 }
+
+namespace {
 
 std::string BaseName(const std::string& path) {
   size_t slash = path.rfind('/');

@@ -50,6 +50,8 @@ int RunSendFile(Client& c, uint64_t to_user, const MediaArgs& args, const BlobOp
 // Downloads asset args.asset_id into args.file and checks its SHA-256. Prints
 // "downloaded ASSET_ID BYTES bytes sha256 ok -> FILE". Returns the exit code.
 int RunDownload(Client& c, const MediaArgs& args, const BlobOptions& blob);
+// "image/png" for "x.PNG": the media type guessed from a file name (octet-stream otherwise).
+std::string GuessMime(const std::string& path);
 // " [asset ID mime SIZE B WxH name]" for each reference of an inbox item ("" without media).
 std::string AssetsSuffix(const wire::InboxItem& it);
 

@@ -53,7 +53,7 @@ WeaknetProxy::~WeaknetProxy() {
 }
 
 Status WeaknetProxy::Start() {
-  std::vector<std::string> argv = {TERN_WEAKNET_PATH, "--listen", "127.0.0.1:0", "--connect",
+  std::vector<std::string> argv = {TERN_WEAKNET_PATH, "--listen", "127.0.0.1:" + std::to_string(port_), "--connect",
                                    "127.0.0.1:" + std::to_string(upstream_port_)};
   argv.insert(argv.end(), flags_.begin(), flags_.end());
   auto child = ChildProcess::Spawn(argv, log_path_);
@@ -64,6 +64,14 @@ Status WeaknetProxy::Start() {
   if (!line.ok()) return line.status();
   port_ = static_cast<uint16_t>(std::stoi(line->substr(kListening.size())));
   return Status::Ok();
+}
+
+Status WeaknetProxy::Stop() {
+  if (!process_ || !process_->running()) return Status::Ok();
+  process_->Signal(SIGTERM);
+  Result<int> rc = process_->Wait(kWeaknetWaitMs);
+  reports_seen_ = 0;
+  return rc.status();
 }
 
 Result<WeaknetReport> WeaknetProxy::Report() {

@@ -31,7 +31,11 @@ class WeaknetProxy {
   // Stops it (SIGTERM) if running.
   ~WeaknetProxy();
   // Spawns tern-weaknet and waits for its listening line. Errors: kUnavailable, kTimeout.
+  // After a Stop(), it listens on the same port again (a link that comes back).
   Status Start();
+  // SIGTERM and reap: every connection ends and new ones are refused (a link that is down).
+  // Errors: kTimeout.
+  Status Stop();
   // SIGUSR1, then the next report line. Errors: kTimeout, kUnavailable (it exited).
   Result<WeaknetReport> Report();
   // SIGUSR2: every live connection is reset now.

@@ -64,8 +64,8 @@ void ClearUploadState(const TransferOptions& t) {
   if (!t.upload_state.empty()) std::remove(t.upload_state.c_str());
 }
 
-Result<wire::AssetRef> UploadAsset(Client& c, const std::string& file, const std::string& mime,
-                                   const TransferOptions& t, const BlobOptions& blob_in) {
+Result<PreparedUpload> PrepareUpload(Client& c, const std::string& file, const std::string& mime,
+                                     const TransferOptions& t) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Status(Code::kNotFound, "cannot read " + file);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -81,25 +81,51 @@ Result<wire::AssetRef> UploadAsset(Client& c, const std::string& file, const std
   if (!ticket.ok()) ticket = c.GetUploadTicket(size, mime, *sha);  // expired or none: a new asset
   if (!ticket.ok()) return ticket.status();
   SaveUpload(t.upload_state, SavedUpload{ticket->asset_id, size, HexOf(*sha), file});
+  PreparedUpload up;
+  up.ticket = std::move(ticket).value();
+  up.file = file;
+  up.ref.asset_id = up.ticket.asset_id;
+  up.ref.size = size;
+  up.ref.mime = mime;
+  up.ref.sha256 = *sha;
+  return up;
+}
 
+Status TransferUpload(const PreparedUpload& up, const TransferOptions& t, const BlobOptions& blob_in) {
   BlobOptions blob = blob_in;
   BlobHeaders headers;
-  for (const auto& h : ticket->headers) headers.emplace_back(h.name, h.value);
+  for (const auto& h : up.ticket.headers) headers.emplace_back(h.name, h.value);
   Status last = Status::Ok();
   for (int attempt = 0; attempt <= t.retries; ++attempt) {
     blob.cut_after_bytes = attempt == 0 ? t.cut_after_bytes : 0;
-    auto sent = UploadFile(ticket->url, headers, file, size, blob);
-    if (sent.ok()) {
-      wire::AssetRef ref;
-      ref.asset_id = ticket->asset_id;
-      ref.size = size;
-      ref.mime = mime;
-      ref.sha256 = *sha;
-      return ref;
-    }
+    auto sent = UploadFile(up.ticket.url, headers, up.file, up.ref.size, blob);
+    if (sent.ok()) return Status::Ok();
     last = sent.status();
     if (!Retryable(last)) return last;
     Note(t, "upload interrupted (" + last.message() + "); resuming");
+  }
+  return last;
+}
+
+Result<wire::AssetRef> UploadAsset(Client& c, const std::string& file, const std::string& mime,
+                                   const TransferOptions& t, const BlobOptions& blob) {
+  Result<PreparedUpload> up = PrepareUpload(c, file, mime, t);
+  if (!up.ok()) return up.status();
+  if (Status st = TransferUpload(*up, t, blob); !st.ok()) return st;
+  return up->ref;
+}
+
+Status TransferDownload(const wire::AssetTicket& ticket, const std::string& dest, const TransferOptions& t,
+                        const BlobOptions& blob_in) {
+  BlobOptions blob = blob_in;
+  Status last = Status::Ok();
+  for (int attempt = 0; attempt <= t.retries; ++attempt) {
+    blob.cut_after_bytes = attempt == 0 ? t.cut_after_bytes : 0;
+    auto got = DownloadFile(ticket.url, dest, ticket.size, ticket.sha256, blob);
+    if (got.ok()) return Status::Ok();
+    last = got.status();
+    if (!Retryable(last)) return last;
+    Note(t, "download interrupted (" + last.message() + "); resuming");
   }
   return last;
 }

@@ -9,7 +9,12 @@
 // Download: a fresh ticket per attempt (URLs expire), then the bytes into dest (via dest.part,
 // resumed), size and SHA-256 checked against the ticket.
 //
-// Thread safety: one call at a time per Client.
+// The upload is also available in two steps, so an app can move the bytes off its UI thread:
+// PrepareUpload (ticket, on the Client's thread) then TransferUpload (no Client: any thread);
+// likewise TransferDownload moves the bytes of a download ticket without the Client.
+//
+// Thread safety: one call at a time per Client; TransferUpload/TransferDownload touch only
+// files and their own HTTP connections.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +41,23 @@ struct TransferOptions {
 Result<wire::AssetRef> UploadAsset(Client& c, const std::string& file, const std::string& mime,
                                    const TransferOptions& t, const BlobOptions& blob);
 void ClearUploadState(const TransferOptions& t);
+
+// UploadAsset in two steps. PrepareUpload hashes the file and gets its ticket (renewing the one
+// recorded in upload_state for the same file) and records it. Errors: kNotFound (file), the
+// ticket's status.
+struct PreparedUpload {
+  wire::AssetTicket ticket;
+  wire::AssetRef ref;  // asset id, size, mime, sha256 (the caller adds the name, ...)
+  std::string file;
+};
+Result<PreparedUpload> PrepareUpload(Client& c, const std::string& file, const std::string& mime,
+                                     const TransferOptions& t);
+// Moves the bytes, resuming after drops. Errors: UploadFile's after the retries.
+Status TransferUpload(const PreparedUpload& up, const TransferOptions& t, const BlobOptions& blob);
+// Moves the bytes of a download ticket into `dest`, retrying the same URL after drops (get a
+// new ticket if it expired). Errors: DownloadFile's after the retries.
+Status TransferDownload(const wire::AssetTicket& ticket, const std::string& dest, const TransferOptions& t,
+                        const BlobOptions& blob);
 
 // Downloads asset `asset_id` into `dest`; returns its (last) ticket (size, mime, sha256).
 // Errors: the ticket's status (kForbidden, kNotFound), DownloadFile's after the retries.
