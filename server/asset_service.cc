@@ -1,4 +1,5 @@
 #include "server/asset_service.h"
+#include "server/log.h"
 
 #include <openssl/evp.h>
 
@@ -198,7 +199,7 @@ void AssetService::RemoveObjects(const std::vector<std::string>& names) {
   if (remover_ == nullptr) return;
   for (const auto& name : names) {
     Status st = remover_->Remove(name);
-    if (!st.ok()) std::fprintf(stderr, "ternd: removing expired object %s: %s\n", name.c_str(), st.ToString().c_str());
+    if (!st.ok()) Log(LogLevel::kWarn, "blob_remove_failed").Kv("object", name).Err(st);
   }
 }
 

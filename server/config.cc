@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "server/log.h"
 #include "wire/compress.h"
 
 namespace tern::server {
@@ -62,6 +63,7 @@ void Declare(CLI::App& app, CommandLine& cl) {
   Add(app, "tls_ticket_lifetime_s", c.tls_ticket_lifetime_s, "TLS session ticket lifetime, seconds (max 604800)");
   Add(app, "tls_ticket_rotate_s", c.tls_ticket_rotate_s, "ticket key rotation period, seconds");
   Add(app, "tls_max_early_data", c.tls_max_early_data, "TLS 1.3 0-RTT bytes accepted (the Resume); 0 disables 0-RTT");
+  Add(app, "log_level", c.log_level, "debug, info, warn or error: lines below it are dropped (one-time codes of the development sink only at debug)");
   Add(app, "data", c.data_dir, "data folder (LMDB store, otp.log)");
   Add(app, "node_id", c.node_id, "node id (top 16 bits of message ids)");
   Add(app, "store_initial_map_mb", c.store_initial_map_mb, "initial LMDB map size, MiB");
@@ -212,6 +214,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     os << e.what() << "\nRun with --help for the settings.";
     return Status(Code::kInvalidArgument, os.str());
   }
+  if (auto level = ParseLogLevel(c.log_level); !level.ok()) return level.status();
   auto dicts = ParseDictIds(c.compression_dicts);
   if (!dicts.ok()) return Status(Code::kInvalidArgument, "compression_dicts: " + dicts.status().message());
   c.compression_dict_ids = std::move(dicts).value();

@@ -34,6 +34,9 @@ struct Config {
   uint32_t tls_ticket_rotate_s = 86400;   // a new ticket-encryption key this often
   uint32_t tls_max_early_data = 2048;     // 0-RTT bytes accepted (the Resume); 0 disables 0-RTT
 
+  // Logs (server/log.h): debug, info, warn or error; lines below it are dropped.
+  std::string log_level = "info";
+
   // Storage.
   std::string data_dir = "data";
   uint16_t node_id = 1;                   // top 16 bits of every message id

@@ -1,6 +1,7 @@
 // Core: connection lifecycle, the turn (group commit), delivery pump and timers.
 // Message handlers live in server/handle_*.cc.
 #include "server/core.h"
+#include "server/log.h"
 
 #include "server/asset_refs.h"
 
@@ -179,7 +180,7 @@ void Core::FailTurn(const Status& s) {
   if (!turn_failed_) {
     turn_failed_ = true;
     turn_error_ = s;
-    std::fprintf(stderr, "ternd: error: store error, turn aborted: %s\n", s.ToString().c_str());
+    Log(LogLevel::kError, "turn_aborted").Err(s);
   }
 }
 
@@ -230,7 +231,7 @@ void Core::EndTurn(uint64_t now_ms, bool force) {
       stats_.commit_us_sum += stats_.last_commit_us;
       if (!s.ok()) {
         committed = false;
-        std::fprintf(stderr, "ternd: error: commit failed: %s\n", s.ToString().c_str());
+        Log(LogLevel::kError, "commit_failed").Err(s);
       }
     }
     txn_.reset();
@@ -250,7 +251,7 @@ void Core::EndTurn(uint64_t now_ms, bool force) {
   PumpAndFlush();
   if (wrote) {  // between transactions: the only time the map may be resized
     Status grown = env_.MaybeGrow();
-    if (!grown.ok()) std::fprintf(stderr, "ternd: error: map growth failed: %s\n", grown.ToString().c_str());
+    if (!grown.ok()) Log(LogLevel::kError, "map_growth_failed").Err(grown);
   }
 }
 
@@ -262,7 +263,7 @@ void Core::PumpAndFlush() {
   if (pump_.empty() && presence_changed_.empty() && presence_snapshots_.empty()) return;
   auto read = env_.Begin(false);
   if (!read.ok()) {
-    std::fprintf(stderr, "ternd: error: read txn failed: %s\n", read.status().ToString().c_str());
+    Log(LogLevel::kError, "read_txn_failed").Err(read.status());
     return;
   }
   std::set<store::DeviceKey> devices;
@@ -287,7 +288,7 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
     size_t room = std::min<size_t>(c.window - c.unacked.size(), config_.deliver_max_items);
     auto entries = mb.Read(c.dev, c.sent_seq, room, config_.deliver_max_bytes);
     if (!entries.ok()) {
-      std::fprintf(stderr, "ternd: error: queue read failed: %s\n", entries.status().ToString().c_str());
+      Log(LogLevel::kError, "queue_read_failed").Err(entries.status());
       return;
     }
     if (entries->empty()) break;
@@ -313,8 +314,7 @@ void Core::Pump(Conn& c, store::KvTxn& read) {
       if (!e.assets.empty()) {
         auto refs = DecodeAssetRefs(e.assets);
         if (refs.ok()) it.assets = std::move(refs).value();
-        else std::fprintf(stderr, "ternd: message %llu: %s\n", static_cast<unsigned long long>(e.msg_id),
-                          refs.status().ToString().c_str());
+        else Log(LogLevel::kError, "asset_refs_corrupt").Kv("msg_id", e.msg_id).Err(refs.status());
       }
       c.unacked.push_back(e.seq);
       d.items.push_back(std::move(it));

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "server/asset_service.h"
+#include "server/log.h"
 #include "server/blob_setup.h"
 #include "server/commit_fault_env.h"
 #include "server/config.h"
@@ -30,7 +31,7 @@ namespace server = tern::server;
 namespace store = tern::store;
 
 int Fail(const Status& s) {
-  std::fprintf(stderr, "ternd: error: %s\n", s.ToString().c_str());
+  tern::server::Log(tern::server::LogLevel::kError, "fatal").Err(s);
   return 1;
 }
 
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const server::Config& config = cl->config;
+  server::SetLogLevel(server::ParseLogLevel(config.log_level).value());  // validated by ParseCommandLine
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Fail(Status(tern::Code::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message()));
@@ -107,12 +109,12 @@ int main(int argc, char** argv) {
     if (!t.ok()) return Fail(t.status());
     tls = std::move(t).value();
     if (tls->created_certificate())
-      std::fprintf(stderr, "ternd: created a self-signed TLS certificate: %s\n", tls->cert_path().c_str());
+      server::Log(server::LogLevel::kInfo, "tls_cert_created").Kv("path", tls->cert_path());
     // Clients pin this (tern --pin ...); it is also in <data>/tls/cert.sha256.
     std::printf("ternd TLS certificate %s sha256 fingerprint %s\n", tls->cert_path().c_str(),
                 tls->fingerprint().c_str());
   } else {
-    std::fprintf(stderr, "ternd: warning: plain TCP (--plain-tcp): connections are NOT encrypted\n");
+    server::Log(server::LogLevel::kWarn, "plain_tcp").Kv("note", "connections are NOT encrypted (--plain-tcp)");
   }
   // Media: the built-in blob store on its own port and thread, or an external S3 endpoint.
   std::unique_ptr<tern::server::blob::FileStore> files;
@@ -195,12 +197,12 @@ int main(int argc, char** argv) {
       srv.set_on_stop([&admin] { admin->Close(); });
       std::printf("ternd admin listening on %s (/metrics /healthz /readyz)\n", admin->bound_address().c_str());
     }
-    std::fprintf(stderr, "ternd: data in %s\n", config.data_dir.c_str());
+    server::Log(server::LogLevel::kInfo, "started").Kv("data", config.data_dir).Kv("listen", srv.bound_address());
     std::printf("ternd listening on %s\n", srv.bound_address().c_str());
     std::fflush(stdout);
     rc = srv.Run();
   }
   if (blob_server) blob_server->Stop();
-  std::fprintf(stderr, "ternd: stopped (%s)\n", rc == 0 ? "clean" : "handles left open");
+  server::Log(rc == 0 ? server::LogLevel::kInfo : server::LogLevel::kWarn, "stopped").Kv("clean", rc == 0 ? "yes" : "no (handles left open)");
   return rc;
 }

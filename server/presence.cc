@@ -6,6 +6,7 @@
 #include <map>
 
 #include "server/core.h"
+#include "server/log.h"
 #include "server/core_conn.h"
 #include "store/social.h"
 
@@ -133,7 +134,7 @@ void Core::FlushPresence(store::KvTxn& read) {
     if (k == nullptr || !k->authed || k->closing) return;
     auto info = PresenceOf(read, user, k->dev.user_id);
     if (!info.ok()) {
-      std::fprintf(stderr, "ternd: error: presence read failed: %s\n", info.status().ToString().c_str());
+      Log(LogLevel::kError, "presence_read_failed").Err(info.status());
       return;
     }
     out[id].users.push_back(*info);

@@ -1,4 +1,5 @@
 #include "server/tls_context.h"
+#include "server/log.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -246,7 +247,7 @@ void TlsServerContext::RotateTicketKeys(uint64_t now_s) {
   // handshake), so it is reported and the key is used anyway.
   if (changed) {
     Status st = SaveTicketKeys();
-    if (!st.ok()) std::fprintf(stderr, "ternd: warning: %s\n", st.ToString().c_str());
+    if (!st.ok()) Log(LogLevel::kWarn, "ticket_keys_save_failed").Err(st);
   }
 }
 

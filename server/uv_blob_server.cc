@@ -1,4 +1,5 @@
 #include "server/uv_blob_server.h"
+#include "server/log.h"
 
 #include <chrono>
 #include <cstdio>
@@ -91,7 +92,7 @@ Status UvBlobServer::Start() {
   running_ = true;
   thread_ = std::thread([this] {
     uv_run(&loop_, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop_) != 0) std::fprintf(stderr, "ternd: blob loop closed with handles open\n");
+    if (uv_loop_close(&loop_) != 0) Log(LogLevel::kWarn, "blob_loop_unclean");
   });
   return Status::Ok();
 }

@@ -1,4 +1,5 @@
 #include "server/uv_server.h"
+#include "server/log.h"
 
 #include <malloc.h>
 
@@ -169,8 +170,7 @@ void UvServer::OnConnection(int status) {
     uint64_t now = NowMs();
     if (now >= last_reject_log_ms_ + 1000) {  // at most one line a second under a flood
       last_reject_log_ms_ = now;
-      std::fprintf(stderr, "ternd: warning: refused a connection from %s (%s; %llu refused so far)\n", host,
-                   refused, static_cast<unsigned long long>(rejected_));
+      Log(LogLevel::kWarn, "conn_refused").Kv("ip", host).Kv("reason", refused).Kv("refused_total", rejected_);
     }
     uv_close(AsHandle(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
     return;
@@ -267,8 +267,7 @@ void UvServer::Write(Conn* c, std::string bytes) {
     if (off == bytes.size()) return;
   }
   if (c->queued + bytes.size() - off > config_.max_outbound_bytes) {
-    std::fprintf(stderr, "ternd: warning: connection %llu over max_outbound_bytes; closing\n",
-                 static_cast<unsigned long long>(c->id));
+    Log(LogLevel::kWarn, "conn_overloaded").Kv("conn", c->id).Kv("limit", "max_outbound_bytes");
     return CloseConn(c);
   }
   auto* w = new WriteReq;
@@ -324,7 +323,7 @@ void UvServer::MaybeTrimHeap() {
 void UvServer::Stop() {
   if (stopping_) return;
   stopping_ = true;
-  std::fprintf(stderr, "ternd: stopping\n");
+  Log(LogLevel::kInfo, "stopping");
   if (on_stop_) on_stop_();
   uv_close(AsHandle(&listener_), nullptr);
   core_.Shutdown();
