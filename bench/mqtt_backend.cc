@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -24,9 +25,15 @@ constexpr int kKeepaliveS = 600;   // longer than any workload: no pings needed
 constexpr size_t kHeader = 44;     // msg_id, sender user, sender device, to user, chat seq, ts
 
 std::string Topic(uint32_t user) { return "tern/u/" + std::to_string(user); }
+std::string GroupTopic(uint32_t group) { return "g/" + std::to_string(group); }
 
 void Put(std::string& s, uint64_t v, int bytes) {
   for (int k = 0; k < bytes; ++k) s.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+}
+uint64_t Get(const void* p, int bytes) {
+  uint64_t v = 0;
+  for (int k = 0; k < bytes; ++k) v |= uint64_t{static_cast<const unsigned char*>(p)[k]} << (8 * k);
+  return v;
 }
 
 class MqttEndpoint final : public loadgen::Endpoint {
@@ -60,6 +67,11 @@ class MqttEndpoint final : public loadgen::Endpoint {
         self->on_deliver_("");
         return;
       }
+      // Our own group publish coming back (no "no local" in MQTT 3.1.1): not a delivery.
+      if (Get(static_cast<const char*>(msg->payload) + 8, 8) == self->user_ &&
+          Get(static_cast<const char*>(msg->payload) + 16, 4) == self->device_) {
+        return;
+      }
       self->on_deliver_(std::string_view(static_cast<const char*>(msg->payload) + kHeader,
                                          len - kHeader));
     });
@@ -79,36 +91,26 @@ class MqttEndpoint final : public loadgen::Endpoint {
     TERN_RETURN_IF_ERROR(WaitFor([this] { return connack_; }, "CONNACK"));
     if (connack_rc_ != 0) return Status(Code::kUnavailable, "CONNACK refused");
     if (!session_present_) {  // first connection, or the broker lost the session
-      suback_ = false;
-      const int s = mosquitto_subscribe(m_, nullptr, Topic(user_).c_str(), 1);
-      if (s != MOSQ_ERR_SUCCESS) return Status(Code::kUnavailable, mosquitto_strerror(s));
-      TERN_RETURN_IF_ERROR(WaitFor([this] { return suback_; }, "SUBACK"));
+      TERN_RETURN_IF_ERROR(Subscribe(Topic(user_)));
+      for (const std::string& t : groups_) TERN_RETURN_IF_ERROR(Subscribe(t));
     }
+    return Status::Ok();
+  }
+  // Subscribes to group topic `topic` at QoS 1 and waits for the SUBACK; the persistent
+  // session keeps it (and Connect subscribes again if the broker lost the session).
+  Status Join(const std::string& topic) {
+    TERN_RETURN_IF_ERROR(Subscribe(topic));
+    if (std::find(groups_.begin(), groups_.end(), topic) == groups_.end()) groups_.push_back(topic);
     return Status::Ok();
   }
   void Close() override {
     if (mosquitto_socket(m_) >= 0) mosquitto_disconnect(m_);  // writes DISCONNECT, closes
   }
   Status Send(uint32_t to, std::string text) override {
-    std::string p;
-    p.reserve(kHeader + text.size());
-    const uint64_t seq = sent_ + 1;
-    const auto ts_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch()).count());
-    Put(p, (uint64_t{user_} << 32) | (seq & 0xffffffff), 8);  // msg_id
-    Put(p, user_, 8);
-    Put(p, device_, 4);
-    Put(p, to, 8);
-    Put(p, seq, 8);  // chat seq: the sender's own count (MQTT has no server order)
-    Put(p, ts_ms, 8);
-    p += text;
-    const int rc = mosquitto_publish(m_, nullptr, Topic(to).c_str(), static_cast<int>(p.size()),
-                                     p.data(), 1, false);
-    if (rc != MOSQ_ERR_SUCCESS) {
-      return Status(Code::kUnavailable, std::string("mosquitto_publish: ") + mosquitto_strerror(rc));
-    }
-    ++sent_;
-    return Status::Ok();
+    return Publish(Topic(to), to, std::move(text));
+  }
+  Status SendToGroup(uint32_t group, std::string text) override {
+    return Publish(GroupTopic(group), group, std::move(text));
   }
   Status Poll(int timeout_ms) override {
     const int fd = mosquitto_socket(m_);
@@ -143,6 +145,34 @@ class MqttEndpoint final : public loadgen::Endpoint {
   uint64_t refused() const override { return 0; }  // MQTT 3.1.1 cannot refuse a PUBLISH
 
  private:
+  // One QoS 1 PUBLISH of the header and `text` to `topic`; `to` is the user or group number.
+  Status Publish(const std::string& topic, uint32_t to, std::string text) {
+    std::string p;
+    p.reserve(kHeader + text.size());
+    const uint64_t seq = sent_ + 1;
+    const auto ts_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count());
+    Put(p, (uint64_t{user_} << 32) | (seq & 0xffffffff), 8);  // msg_id
+    Put(p, user_, 8);
+    Put(p, device_, 4);
+    Put(p, to, 8);
+    Put(p, seq, 8);  // chat seq: the sender's own count (MQTT has no server order)
+    Put(p, ts_ms, 8);
+    p += text;
+    const int rc = mosquitto_publish(m_, nullptr, topic.c_str(), static_cast<int>(p.size()),
+                                     p.data(), 1, false);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      return Status(Code::kUnavailable, std::string("mosquitto_publish: ") + mosquitto_strerror(rc));
+    }
+    ++sent_;
+    return Status::Ok();
+  }
+  Status Subscribe(const std::string& topic) {
+    suback_ = false;
+    const int s = mosquitto_subscribe(m_, nullptr, topic.c_str(), 1);
+    if (s != MOSQ_ERR_SUCCESS) return Status(Code::kUnavailable, mosquitto_strerror(s));
+    return WaitFor([this] { return suback_; }, "SUBACK");
+  }
   Status Lost(int rc) {
     return Status(Code::kUnavailable, std::string("connection lost: ") + mosquitto_strerror(rc));
   }
@@ -163,6 +193,7 @@ class MqttEndpoint final : public loadgen::Endpoint {
   bool connack_ = false, session_present_ = false, suback_ = false;
   int connack_rc_ = -1;
   uint64_t sent_ = 0, acked_ = 0;
+  std::vector<std::string> groups_;  // group topics joined
 };
 
 }  // namespace
@@ -183,8 +214,8 @@ std::string MqttBackend::Describe() const {
   mosquitto_lib_version(&major, &minor, &rev);
   if (options_.mosquitto_path.empty()) return "mosquitto at " + options_.server + " (attached)";
   return options_.mosquitto_path + " (spawned; persistence on, autosave_interval 1800 s; QoS 1, "
-         "clean_session=false, per-recipient topics; libmosquitto " + std::to_string(major) +
-         "." + std::to_string(minor) + "." + std::to_string(rev) + ")";
+         "clean_session=false, per-recipient and per-group topics; libmosquitto " +
+         std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(rev) + ")";
 }
 
 pid_t MqttBackend::server_pid() const {
@@ -242,6 +273,15 @@ Status MqttBackend::CrashAndRestart() {
   if (!can_crash()) return Status(Code::kInvalidArgument, "attached: cannot kill -9 the broker");
   child_.Signal(SIGKILL, 20000).status().IgnoreError();  // exits 137 by design
   return SpawnBroker();
+}
+
+Status MqttBackend::CreateGroup(uint32_t group, const std::vector<uint32_t>&, loadgen::Endpoint&,
+                                const std::vector<loadgen::Endpoint*>& devices) {
+  for (loadgen::Endpoint* d : devices) {
+    // This backend makes only MqttEndpoints.
+    TERN_RETURN_IF_ERROR(static_cast<MqttEndpoint*>(d)->Join(GroupTopic(group)));
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<loadgen::Endpoint>> MqttBackend::Register(uint32_t user, uint32_t device,

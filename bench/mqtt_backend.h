@@ -10,8 +10,13 @@
 //   * every device is an MQTT client "lg<run>u<user>d<device>" with clean_session=false
 //     (a persistent session), subscribed at QoS 1 to its user's topic "tern/u/<user>" (the
 //     per-recipient topic); a send is a QoS 1 PUBLISH there, its ack the PUBACK;
+//   * a group is the topic "g/<group>": CreateGroup subscribes every member device to it at
+//     QoS 1 (in the same persistent session); a group send is one QoS 1 PUBLISH there. MQTT
+//     3.1.1 has no "no local": the broker also sends the publisher its own message, which the
+//     endpoint drops on arrival (Tern never delivers a message to the device that sent it);
 //   * the payload carries the fields of a Tern inbox item: msg_id, sender user, sender device,
-//     recipient user, chat seq, timestamp (44 bytes, little-endian), then the text;
+//     recipient user (the group number for a group send), chat seq, timestamp (44 bytes,
+//     little-endian), then the text;
 //   * IO without libmosquitto's threads: poll(2) on mosquitto_socket() and
 //     mosquitto_loop_read/write/misc, so any descriptor number works (idle uses thousands).
 //
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tools/loadgen/backend.h"
 #include "tools/loadgen/proc.h"
@@ -50,6 +56,11 @@ class MqttBackend final : public loadgen::Backend {
   Result<std::unique_ptr<loadgen::Endpoint>> Register(uint32_t user, uint32_t device,
                                                       loadgen::Endpoint* primary,
                                                       loadgen::DeliverFn on_deliver) override;
+  // Subscribes each of `devices` to "g/<group>" at QoS 1, one SUBACK at a time (no request
+  // to the broker for the group itself: a topic exists by being used). Errors: IO, kTimeout.
+  Status CreateGroup(uint32_t group, const std::vector<uint32_t>& members,
+                     loadgen::Endpoint& creator,
+                     const std::vector<loadgen::Endpoint*>& devices) override;
 
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }

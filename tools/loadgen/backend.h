@@ -3,18 +3,19 @@
 // side-by-side comparison, Mosquitto (bench/mqtt_backend.h).
 //
 //   Backend   one server under test: start it (or attach to a running one), crash it with
-//             kill -9 and restart it on the same data, register users and their devices.
-//   Endpoint  one device's connection: connect/resume, send a text to a user, poll IO.
-//             Deliveries come back through the callback given at registration.
+//             kill -9 and restart it on the same data, register users and their devices,
+//             make groups of users.
+//   Endpoint  one device's connection: connect/resume, send a text to a user or a group, poll
+//             IO. Deliveries come back through the callback given at registration.
 //
-// Users are numbered 0..n-1 by the workload; a backend maps the numbers to its own ids (Tern
-// user ids, MQTT topics). Every text a workload sends carries "lg <from> <n> <t_ns> " and
-// padding (MakeText), so any backend's delivery can be checked for order and duplicates and
-// timed, without the backend adding anything.
+// Users and groups are numbered 0..n-1 by the workload; a backend maps the numbers to its own
+// ids (Tern user and group ids, MQTT topics). Every text a workload sends carries
+// "lg <from> <n> <t_ns> " and padding (MakeText), so any backend's delivery can be checked for
+// order and duplicates and timed, without the backend adding anything.
 //
 // Thread safety: an Endpoint belongs to one thread at a time. Backend::Register may be called
 // from several threads at once for different users (device 0 of a user before its others).
-// Start/Stop/CrashAndRestart only while no Endpoint is in use.
+// Start/Stop/CrashAndRestart/CreateGroup only while no Endpoint is in use.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wire/status.h"
 
@@ -54,6 +56,11 @@ class Endpoint {
   // Writes one message for user `to` (not yet acknowledged: see acked()).
   // Errors: not connected, the server refused.
   virtual Status Send(uint32_t to, std::string text) = 0;
+  // Writes one message to group `group` (made by Backend::CreateGroup; this device's user is a
+  // member), counted in sent/acked/refused like Send. It reaches every device of every member
+  // except this one (the sender's other devices included). Errors: not connected, unknown
+  // group, the server refused.
+  virtual Status SendToGroup(uint32_t group, std::string text) = 0;
   // Does IO for at most timeout_ms: delivers what arrived, counts acks.
   // Errors: the connection ended.
   virtual Status Poll(int timeout_ms) = 0;
@@ -84,6 +91,14 @@ class Backend {
   // `on_deliver` is called from Poll and Connect with each new message's text.
   virtual Result<std::unique_ptr<Endpoint>> Register(uint32_t user, uint32_t device,
                                                      Endpoint* primary, DeliverFn on_deliver) = 0;
+  // Makes the users `members` (members[0] is the creator, whose connected endpoint `creator`
+  // asks for it; it is a member too) group number `group`. `devices` are the endpoints of
+  // every device of every member, connected and idle (creator included). Returns once each of
+  // them receives what is sent to the group from then on, also after a reconnect. Call while
+  // no endpoint is in use. Errors: the server refused (e.g. more members than it allows in a
+  // group), IO errors, kTimeout.
+  virtual Status CreateGroup(uint32_t group, const std::vector<uint32_t>& members,
+                             Endpoint& creator, const std::vector<Endpoint*>& devices) = 0;
 };
 
 }  // namespace tern::loadgen

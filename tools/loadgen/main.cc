@@ -16,9 +16,14 @@
 //               * p99 send->delivery (ms), with p50/p99.9/max and the achieved rate.
 //   drain       --messages 20000 queued for --recipients 10 offline devices, then all reconnect
 //               at once. * drain msgs/s; drain time; server RSS growth per queued message.
-//   fanout      --senders 2 each send --rounds 10 messages to every one of --members 256 users
-//               with --devices 2 devices each. Groups do not exist yet (issue 4): each message
-//               is one 1:1 send per member. * deliveries/s; latency percentiles.
+//   fanout      one group of --members 256 users with --devices 2 devices each; --senders 2
+//               of the members each send --rounds 10 group messages (--window unacked). Each
+//               message reaches every member device but the sending one (511 by default):
+//               each must get every acked message once, in per-sender order. Tern: CreateGroup
+//               and SendToGroup; a member's first inbox ack also moves its delivered mark, a
+//               receipt ternd queues for the senders' devices (PROTOCOL.md §3.11). Mosquitto:
+//               topic g/<id>, QoS 1, persistent sessions. * deliveries/s; send->delivery
+//               p50/p99; server CPU.
 //   idle        --connections 1000 registered devices connect (resume) and stay idle.
 //               * server RSS per connection (VmRSS after minus before, /proc/PID/status); the
 //               open file limit is raised to its hard limit. Then one message to each.
@@ -28,7 +33,7 @@
 //               ack; restart on the same data; reconnect. * % of acked messages delivered.
 //               (--spawn only.)
 // Every workload checks that each acknowledged message reached every device of its recipient
-// exactly once and in order (texts carry "lg <from> <n> <t_ns>") and prints "verified: ..."
+// (user or group) exactly once and in order (texts carry "lg <from> <n> <t_ns>") and prints "verified: ..."
 // or what went wrong. CPU figures are % of one core over the measured phase (/proc/PID/stat);
 // loadgen and server share the machine. Exit code: 0 all ran and verified, 1 otherwise, 2 usage.
 #include <cstdio>

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -17,14 +18,20 @@ namespace {
 
 constexpr int kStartTimeoutMs = 20000;
 constexpr int kStopTimeoutMs = 20000;
+// Members named in one CreateGroup: the most any decoder accepts in one vector.
+constexpr size_t kMembersPerCreate = wire::DecodeLimits{}.max_items;
 
 class TernEndpoint final : public Endpoint {
  public:
   TernEndpoint(TernBackend* backend, std::unique_ptr<tools::Client> client, DeliverFn on_deliver)
       : backend_(backend), client_(std::move(client)) {
-    client_->core().set_item_callback([fn = std::move(on_deliver)](const wire::InboxItem& item) {
-      if (item.kind == wire::ItemKind::kMessage && fn) fn(item.text);
-    });
+    client_->core().set_item_callback(
+        [this, fn = std::move(on_deliver)](const wire::InboxItem& item) {
+          if (item.kind == wire::ItemKind::kMessage && fn) fn(item.text);
+          if (item.kind == wire::ItemKind::kGroupEvent && !in_group(item.group_id)) {
+            groups_.push_back(item.group_id);
+          }
+        });
   }
 
   Status Connect() override {
@@ -39,11 +46,12 @@ class TernEndpoint final : public Endpoint {
   Status Send(uint32_t to, std::string text) override {
     const uint64_t uid = backend_->user_id(to);
     if (uid == 0) return Status(Code::kInvalidArgument, "user " + std::to_string(to) + " unknown");
-    Result<uint64_t> seq = client_->Send(uid, std::move(text));
-    if (!seq.ok()) return seq.status();
-    outstanding_.push_back(*seq);
-    ++sent_;
-    return client_->connected() ? Status::Ok() : client_->last_error();
+    return Track(client_->Send(uid, std::move(text)));
+  }
+  Status SendToGroup(uint32_t group, std::string text) override {
+    const uint64_t gid = backend_->group_id(group);
+    if (gid == 0) return Status(Code::kInvalidArgument, "group " + std::to_string(group) + " unknown");
+    return Track(client_->SendToGroup(gid, std::move(text)));
   }
   Status Poll(int timeout_ms) override {
     Status st = client_->Poll(timeout_ms);
@@ -56,8 +64,16 @@ class TernEndpoint final : public Endpoint {
   uint64_t refused() const override { return refused_; }
 
   tools::Client& client() { return *client_; }
+  // Whether a membership event of group `gid` arrived (this device receives its messages).
+  bool in_group(uint64_t gid) const { return std::find(groups_.begin(), groups_.end(), gid) != groups_.end(); }
 
  private:
+  Status Track(const Result<uint64_t>& seq) {
+    if (!seq.ok()) return seq.status();
+    outstanding_.push_back(seq.value());
+    ++sent_;
+    return client_->connected() ? Status::Ok() : client_->last_error();
+  }
   // SendAcks arrive in send order on one connection: count them off the front.
   void Collect() {
     while (!outstanding_.empty()) {
@@ -76,6 +92,7 @@ class TernEndpoint final : public Endpoint {
   std::unique_ptr<tools::Client> client_;
   std::deque<uint64_t> outstanding_;
   uint64_t sent_ = 0, acked_ = 0, refused_ = 0;
+  std::vector<uint64_t> groups_;  // groups whose membership events arrived (a few)
 };
 
 std::string ReadAll(const std::string& path) {
@@ -123,6 +140,11 @@ pid_t TernBackend::server_pid() const {
 uint64_t TernBackend::user_id(uint32_t user) const {
   std::lock_guard<std::mutex> lock(mu_);
   return user < user_ids_.size() ? user_ids_[user] : 0;
+}
+
+uint64_t TernBackend::group_id(uint32_t group) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return group < group_ids_.size() ? group_ids_[group] : 0;
 }
 
 Status TernBackend::Start() {
@@ -243,6 +265,51 @@ Result<std::unique_ptr<Endpoint>> TernBackend::Register(uint32_t user, uint32_t 
     if (!w.ok()) return Status(w.status().code(), "Link: " + w.status().message());
   }
   return std::unique_ptr<Endpoint>(new TernEndpoint(this, std::move(client), std::move(on_deliver)));
+}
+
+Status TernBackend::CreateGroup(uint32_t group, const std::vector<uint32_t>& members,
+                                Endpoint& creator, const std::vector<Endpoint*>& devices) {
+  if (members.empty()) return Status(Code::kInvalidArgument, "a group needs its creator");
+  std::vector<uint64_t> others;
+  for (size_t k = 1; k < members.size(); ++k) {
+    const uint64_t uid = user_id(members[k]);
+    if (uid == 0) return Status(Code::kInvalidArgument, "user " + std::to_string(members[k]) + " unknown");
+    others.push_back(uid);
+  }
+  const std::string limit = " (ternd allows max_group_members per group, creator included, default "
+                            "1024: --ternd-arg --max-group-members=N)";
+  tools::Client& c = static_cast<TernEndpoint&>(creator).client();
+  const auto first = static_cast<std::ptrdiff_t>(std::min(others.size(), kMembersPerCreate));
+  Result<wire::GroupInfo> info =
+      c.CreateGroup("lg" + std::to_string(group), std::vector<uint64_t>(others.begin(), others.begin() + first));
+  if (!info.ok()) {
+    return Status(info.status().code(), "CreateGroup of " + std::to_string(members.size()) +
+                                            " members: " + info.status().message() + limit);
+  }
+  const uint64_t gid = info->group_id;
+  for (auto it = others.begin() + first; it != others.end(); ++it) {
+    Result<uint64_t> added = c.ChangeGroup(gid, wire::GroupOp::kAdd, *it);
+    if (!added.ok()) {
+      return Status(added.status().code(), "GroupChange{Add}: " + added.status().message() + limit);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (group_ids_.size() <= group) group_ids_.resize(group + 1, 0);
+    group_ids_[group] = gid;
+  }
+  // Every device but the creator's gets the group's creation (or its own Add) event: waiting
+  // for it keeps that setup traffic out of the workload's measured phase.
+  const int64_t deadline = NowNs() + int64_t{options_.io_timeout_ms} * 1'000'000;
+  for (Endpoint* d : devices) {
+    auto* t = static_cast<TernEndpoint*>(d);
+    if (d == &creator) continue;
+    while (!t->in_group(gid)) {
+      if (NowNs() > deadline) return Status(Code::kTimeout, "a device got no event of its new group");
+      TERN_RETURN_IF_ERROR(t->Poll(50));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace tern::loadgen

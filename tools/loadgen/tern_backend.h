@@ -46,11 +46,18 @@ class TernBackend final : public Backend {
   pid_t server_pid() const override;
   Result<std::unique_ptr<Endpoint>> Register(uint32_t user, uint32_t device, Endpoint* primary,
                                              DeliverFn on_deliver) override;
+  // One CreateGroup request with up to wire::DecodeLimits::max_items other members, then one
+  // GroupChange{Add} per further member. ternd caps a group at max_group_members (default
+  // 1024, creator included): over it the error says so. Returns once every device in `devices`
+  // but the creator's has received a membership event of the group.
+  Status CreateGroup(uint32_t group, const std::vector<uint32_t>& members, Endpoint& creator,
+                     const std::vector<Endpoint*>& devices) override;
 
   // For TernEndpoint.
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
   uint64_t user_id(uint32_t user) const;
+  uint64_t group_id(uint32_t group) const;  // 0: no such group
   int io_timeout_ms() const { return options_.io_timeout_ms; }
 
  private:
@@ -67,7 +74,8 @@ class TernBackend final : public Backend {
   unsigned run_id_ = 0;
   bool plain_flag_ = false;
   mutable std::mutex mu_;
-  std::vector<uint64_t> user_ids_;  // guarded by mu_
+  std::vector<uint64_t> user_ids_;   // guarded by mu_
+  std::vector<uint64_t> group_ids_;  // guarded by mu_
 };
 
 }  // namespace tern::loadgen

@@ -165,6 +165,44 @@ Status SendNext(Endpoint& ep, uint32_t from, uint32_t to, uint64_t n, size_t byt
   return ep.Send(to, MakeText(from, n, NowNs(), bytes));
 }
 
+Status WaitAcks(Endpoint& ep, int64_t deadline) {
+  while (ep.acked() + ep.refused() < ep.sent()) {
+    if (NowNs() > deadline) return Status(Code::kTimeout, "acks did not arrive in time");
+    TERN_RETURN_IF_ERROR(ep.Poll(50));
+  }
+  return Status::Ok();
+}
+
+Status SenderLoop(Endpoint& ep, uint64_t count, int64_t deadline, uint32_t window,
+                  const std::function<Status(uint64_t)>& send_one) {
+  for (uint64_t j = 0; j < count && NowNs() < deadline;) {
+    while (j < count && ep.sent() - ep.acked() - ep.refused() < window) {
+      TERN_RETURN_IF_ERROR(send_one(j));
+      ++j;
+    }
+    TERN_RETURN_IF_ERROR(ep.Poll(100));
+  }
+  TERN_RETURN_IF_ERROR(WaitAcks(ep, std::max(deadline, NowNs()) + kTailNs));
+  if (ep.refused() > 0) {
+    return Status(Code::kInternal, std::to_string(ep.refused()) + " sends refused");
+  }
+  return Status::Ok();
+}
+
+Status ReceiveLoop(Endpoint& ep, const std::function<bool()>& done, int64_t deadline) {
+  while (!done()) {
+    if (NowNs() > deadline) return Status(Code::kTimeout, "deliveries did not arrive in time");
+    TERN_RETURN_IF_ERROR(ep.Poll(50));
+  }
+  return Status::Ok();
+}
+
+void KeepFirstError(std::mutex& mu, Status* first, const Status& st, const std::string& who) {
+  if (st.ok()) return;
+  std::lock_guard<std::mutex> lock(mu);
+  if (first->ok()) *first = Status(st.code(), who + ": " + st.message());
+}
+
 CpuPair::CpuPair(pid_t server) : server_(server) {}
 
 void CpuPair::Start() {

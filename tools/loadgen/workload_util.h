@@ -1,5 +1,5 @@
 // Internals shared by the workload files (tools/loadgen/workloads_*.cc): the delivery checker,
-// registration in parallel, a thread pool loop and percentiles.
+// registration in parallel, the sender and receiver loops, a thread pool loop and percentiles.
 //
 // Thread safety: an Inbox belongs to its endpoint's thread; Population is built by one call
 // and then read-only except for its endpoints (one thread each).
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -73,6 +74,31 @@ void AddLatencyFigures(Report& r, std::vector<int64_t>& lat_ns, bool headline_p9
 
 // Sends the next text of `from` to `to` (n = next, stamped now). Returns the Send status.
 Status SendNext(Endpoint& ep, uint32_t from, uint32_t to, uint64_t n, size_t bytes);
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kTailNs = 60 * kSec;  // bound on waiting for the last acks and deliveries
+
+// Polls until every send was answered. Errors: the connection ended, kTimeout.
+Status WaitAcks(Endpoint& ep, int64_t deadline);
+// Sends j = 0, 1, ... (send_one(j) writes send j) while below `count` and the deadline, with
+// at most `window` unanswered; then waits for every answer (up to kTailNs longer). Errors:
+// the first failed send or poll, kTimeout, kInternal when the server refused any.
+Status SenderLoop(Endpoint& ep, uint64_t count, int64_t deadline, uint32_t window,
+                  const std::function<Status(uint64_t)>& send_one);
+// Polls until done() or the deadline. Errors: the connection ended, kTimeout.
+Status ReceiveLoop(Endpoint& ep, const std::function<bool()>& done, int64_t deadline);
+
+// What a sender thread publishes for the receivers once it is finished.
+struct SenderState {
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> acked{0};
+};
+
+// Keeps the first error of many threads in *first (under mu), prefixed with `who`.
+void KeepFirstError(std::mutex& mu, Status* first, const Status& st, const std::string& who);
+
+// The fanout workload (workloads_fanout.cc).
+Report Fanout(Backend& b, const WorkloadOptions& o);
 
 // CPU of the server and of this process over a phase.
 class CpuPair {

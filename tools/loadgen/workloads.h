@@ -25,10 +25,10 @@ struct WorkloadOptions {
   uint32_t rate = 10000;       // latency: total msgs/s over all senders
   uint32_t recipients = 10;    // drain, durability: offline recipients (one sender each)
   uint64_t messages = 20000;   // drain: total queued messages; durability: a tenth of it
-  uint32_t members = 256;      // fanout: recipients per sender ("group" size)
+  uint32_t members = 256;      // fanout: group size (users, senders included)
   uint32_t devices = 2;        // fanout: devices per member
-  uint32_t senders = 2;        // fanout: senders
-  uint32_t rounds = 10;        // fanout: messages per sender to every member
+  uint32_t senders = 2;        // fanout: members that send (<= members)
+  uint32_t rounds = 10;        // fanout: group messages per sender
   uint32_t connections = 1000; // idle
   uint32_t clients = 50;       // churn
   uint32_t setup_threads = 16; // registration and connection pool

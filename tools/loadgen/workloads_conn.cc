@@ -18,8 +18,6 @@ Report RunMessageWorkload(const std::string& name, Backend& b, const WorkloadOpt
 
 namespace {
 
-constexpr int64_t kSec = 1'000'000'000;
-
 // idle: C registered devices hold a connection each and do nothing.
 Report Idle(Backend& b, const WorkloadOptions& o) {
   Report r;

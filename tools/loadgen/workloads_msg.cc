@@ -1,4 +1,5 @@
-// The message workloads: pairs, latency, drain, durability, fanout (see tools/loadgen/main.cc).
+// The message workloads: pairs, latency, drain, durability (see tools/loadgen/main.cc); fanout
+// is in workloads_fanout.cc.
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -11,56 +12,6 @@
 
 namespace tern::loadgen {
 namespace {
-
-constexpr int64_t kSec = 1'000'000'000;
-constexpr int64_t kTailNs = 60 * kSec;  // bound on waiting for the last acks and deliveries
-
-// Waits until every send was answered. Errors: the connection ended, kTimeout.
-Status WaitAcks(Endpoint& ep, int64_t deadline) {
-  while (ep.acked() + ep.refused() < ep.sent()) {
-    if (NowNs() > deadline) return Status(Code::kTimeout, "acks did not arrive in time");
-    TERN_RETURN_IF_ERROR(ep.Poll(50));
-  }
-  return Status::Ok();
-}
-
-// Send j goes to to_of(j) as that recipient's message n_of(j); at most `window` unanswered.
-Status SenderLoop(Endpoint& ep, uint32_t from, uint64_t count, int64_t deadline, uint32_t window,
-                  size_t bytes, const std::function<uint32_t(uint64_t)>& to_of,
-                  const std::function<uint64_t(uint64_t)>& n_of) {
-  for (uint64_t j = 0; j < count && NowNs() < deadline;) {
-    while (j < count && ep.sent() - ep.acked() - ep.refused() < window) {
-      TERN_RETURN_IF_ERROR(SendNext(ep, from, to_of(j), n_of(j), bytes));
-      ++j;
-    }
-    TERN_RETURN_IF_ERROR(ep.Poll(100));
-  }
-  TERN_RETURN_IF_ERROR(WaitAcks(ep, std::max(deadline, NowNs()) + kTailNs));
-  if (ep.refused() > 0) {
-    return Status(Code::kInternal, std::to_string(ep.refused()) + " sends refused");
-  }
-  return Status::Ok();
-}
-
-// Polls until done() or the deadline. Errors: the connection ended, kTimeout.
-Status ReceiveLoop(Endpoint& ep, const std::function<bool()>& done, int64_t deadline) {
-  while (!done()) {
-    if (NowNs() > deadline) return Status(Code::kTimeout, "deliveries did not arrive in time");
-    TERN_RETURN_IF_ERROR(ep.Poll(50));
-  }
-  return Status::Ok();
-}
-
-struct SenderState {
-  std::atomic<bool> done{false};
-  std::atomic<uint64_t> acked{0};
-};
-
-void KeepFirstError(std::mutex& mu, Status* first, const Status& st, const std::string& who) {
-  if (st.ok()) return;
-  std::lock_guard<std::mutex> lock(mu);
-  if (first->ok()) *first = Status(st.code(), who + ": " + st.message());
-}
 
 // pairs (paced = false) and latency (paced = true).
 Report Pairs(Backend& b, const WorkloadOptions& o, bool paced) {
@@ -85,8 +36,8 @@ Report Pairs(Backend& b, const WorkloadOptions& o, bool paced) {
       go.arrive_and_wait();
       Status st;
       if (!paced) {
-        st = SenderLoop(ep, i, UINT64_MAX, deadline, o.window, o.text_bytes,
-                        [&](uint64_t) { return n + i; }, [](uint64_t j) { return j; });
+        st = SenderLoop(ep, UINT64_MAX, deadline, o.window,
+                        [&](uint64_t j) { return SendNext(ep, i, n + i, j, o.text_bytes); });
       } else {
         int64_t due = t0 + interval * i / n;  // staggered starts
         for (uint64_t j = 0; st.ok() && due < deadline; ) {
@@ -181,9 +132,8 @@ Report Drain(Backend& b, const WorkloadOptions& o, bool crash) {
     for (uint32_t i = 0; i < n; ++i) {
       threads.emplace_back([&, i] {
         Endpoint& ep = *pop.dev(i).ep;
-        Status st = SenderLoop(ep, i, per, NowNs() + kTailNs, std::max<uint32_t>(o.window, 64),
-                               o.text_bytes, [&](uint64_t) { return n + i; },
-                               [](uint64_t j) { return j; });
+        Status st = SenderLoop(ep, per, NowNs() + kTailNs, std::max<uint32_t>(o.window, 64),
+                               [&](uint64_t j) { return SendNext(ep, i, n + i, j, o.text_bytes); });
         KeepFirstError(mu, &first, st, "sender " + std::to_string(i));
         acked[i] = ep.acked();
       });
@@ -267,87 +217,6 @@ Report Drain(Backend& b, const WorkloadOptions& o, bool crash) {
   return r;
 }
 
-// fanout: `senders` users each send `rounds` messages to every one of `members` users with
-// `devices` devices each, as 1:1 sends (groups do not exist yet).
-Report Fanout(Backend& b, const WorkloadOptions& o) {
-  Report r;
-  const uint32_t s = o.senders, m = o.members;
-  Population pop;
-  Status reg = RegisterAll(b, s + m, [&](uint32_t u) { return u < s ? 1u : o.devices; },
-                           o.setup_threads, &pop);
-  if (!reg.ok()) {
-    r.error = reg.ToString();
-    return r;
-  }
-  std::vector<SenderState> state(s);
-  const uint64_t count = uint64_t{o.rounds} * m;
-  std::barrier<> go(static_cast<ptrdiff_t>(pop.devices.size()) + 1);
-  std::mutex mu;
-  Status first;
-  std::vector<std::thread> threads;
-  // Member k (0-based) has received all of sender i's acked messages.
-  auto caught_up = [&](const Inbox& in, uint32_t k) {
-    for (uint32_t i = 0; i < s; ++i) {
-      if (!state[i].done) return false;
-      const uint64_t a = state[i].acked;
-      if (in.count_from(i) < a / m + (k < a % m ? 1 : 0)) return false;
-    }
-    return true;
-  };
-  for (uint32_t i = 0; i < s; ++i) {
-    threads.emplace_back([&, i] {
-      Endpoint& ep = *pop.dev(i).ep;
-      go.arrive_and_wait();
-      Status st = SenderLoop(ep, i, count, NowNs() + kTailNs, std::max<uint32_t>(o.window, 64),
-                             o.text_bytes, [&](uint64_t j) { return s + static_cast<uint32_t>(j % m); },
-                             [&](uint64_t j) { return j / m; });
-      KeepFirstError(mu, &first, st, "sender " + std::to_string(i));
-      state[i].acked = ep.acked();
-      state[i].done = true;
-    });
-  }
-  for (size_t k = pop.first[s]; k < pop.devices.size(); ++k) {
-    threads.emplace_back([&, k] {
-      Device& d = *pop.devices[k];
-      go.arrive_and_wait();
-      Status st = ReceiveLoop(*d.ep, [&] { return caught_up(d.inbox, d.user - s); },
-                              NowNs() + 2 * kTailNs);
-      KeepFirstError(mu, &first, st, "member " + std::to_string(d.user));
-    });
-  }
-  CpuPair cpu(b.server_pid());
-  const int64_t t0 = NowNs();
-  cpu.Start();
-  go.arrive_and_wait();
-  for (std::thread& t : threads) t.join();
-  Tally tally;
-  std::vector<int64_t> lat;
-  int64_t last = t0;
-  for (size_t k = pop.first[s]; k < pop.devices.size(); ++k) {
-    Inbox& in = pop.devices[k]->inbox;
-    const uint32_t mk = pop.devices[k]->user - s;
-    for (uint32_t i = 0; i < s; ++i) {
-      const uint64_t a = state[i].acked;
-      tally.Check(in, i, a / m + (mk < a % m ? 1 : 0));
-    }
-    tally.AddCounts(in);
-    lat.insert(lat.end(), in.latency_ns.begin(), in.latency_ns.end());
-    last = std::max(last, in.last_ns);
-  }
-  const double secs = static_cast<double>(last - t0) / 1e9;
-  r.ran = true;
-  r.error = first.ok() ? "" : first.ToString();
-  r.describe = std::to_string(s) + " senders x " + std::to_string(o.rounds) + " messages to " +
-               std::to_string(m) + " members x " + std::to_string(o.devices) +
-               " devices, as 1:1 sends (no groups yet: issue 4)";
-  r.notes.push_back("fanout emulated with one 1:1 send per member until groups exist (issue 4)");
-  r.Add("deliveries_per_s", secs > 0 ? static_cast<double>(tally.delivered) / secs : 0, true, true);
-  AddLatencyFigures(r, lat, false);
-  cpu.Stop(r);
-  tally.Into(r);
-  return r;
-}
-
 }  // namespace
 
 Report RunMessageWorkload(const std::string& name, Backend& b, const WorkloadOptions& o) {
@@ -355,7 +224,7 @@ Report RunMessageWorkload(const std::string& name, Backend& b, const WorkloadOpt
   if (name == "latency") return Pairs(b, o, true);
   if (name == "drain") return Drain(b, o, false);
   if (name == "durability") return Drain(b, o, true);
-  if (name == "fanout") return Fanout(b, o);
+  if (name == "fanout") return Fanout(b, o);  // workloads_fanout.cc
   Report r;
   r.error = "unknown workload " + name;
   return r;
