@@ -17,7 +17,7 @@
 //   drain       --messages 20000 queued for --recipients 10 offline devices, then all reconnect
 //               at once. * drain msgs/s; drain time; server RSS growth per queued message.
 //   fanout      one group of --members 256 users with --devices 2 devices each; --senders 2
-//               of the members each send --rounds 10 group messages (--window unacked). Each
+//               of the members each send --rounds 100 group messages (--window unacked). Each
 //               message reaches every member device but the sending one (511 by default):
 //               each must get every acked message once, in per-sender order. Tern: CreateGroup
 //               and SendToGroup; a member's first inbox ack also moves its delivered mark, a

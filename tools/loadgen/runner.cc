@@ -39,7 +39,7 @@ const char* WorkloadUsage() {
          "  --recipients N     drain, durability: offline recipients (10)\n"
          "  --messages K       drain: queued messages (20000); durability: K/10\n"
          "  --members M --devices D --senders S --rounds R   fanout: group of M users x D devices,\n"
-         "                     S of them send R group messages each (256, 2, 2, 10)\n"
+         "                     S of them send R group messages each (256, 2, 2, 100)\n"
          "  --connections C    idle (1000)\n"
          "  --clients N        churn (50)\n"
          "  --setup-threads T  registration/connect pool (16)\n";

@@ -28,7 +28,7 @@ struct WorkloadOptions {
   uint32_t members = 256;      // fanout: group size (users, senders included)
   uint32_t devices = 2;        // fanout: devices per member
   uint32_t senders = 2;        // fanout: members that send (<= members)
-  uint32_t rounds = 10;        // fanout: group messages per sender
+  uint32_t rounds = 100;       // fanout: group messages per sender (100: ~1 s measured)
   uint32_t connections = 1000; // idle
   uint32_t clients = 50;       // churn
   uint32_t setup_threads = 16; // registration and connection pool
