@@ -4,6 +4,7 @@
 // until then; a crash before that loses only what the client replays on Resume.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "server_social_util.h"
@@ -118,25 +119,25 @@ TEST(ServerLazyCommit, ACrashBeforeTheDeadlineLosesOnlyWhatResumeReplays) {
   EXPECT_EQ(p.h.Stats().messages, 1u) << "the deferred deletion was lost with the crash";
 
   // b resumes from the seq it stored: the server deletes the item and the receipt follows.
-  TestDevice b2{p.h};
-  b2.user_id = p.b.user_id;
-  b2.device_id = p.b.device_id;
-  b2.token = p.b.token;
-  b2.epoch = p.b.epoch;
-  b2.last_seq = p.b.last_seq;
-  p.h.Resume(b2);
-  EXPECT_TRUE(ChatItems(b2).empty()) << "no duplicate of the acknowledged item";
-  TestDevice a2{p.h};
-  a2.user_id = p.a.user_id;
-  a2.device_id = p.a.device_id;
-  a2.token = p.a.token;
-  a2.epoch = p.a.epoch;
-  a2.last_seq = p.a.last_seq;
-  p.h.Resume(a2);
+  // (New TestDevices: the old ones belonged to the crashed core's connections.)
+  auto reborn = [&](const TestDevice& old) {
+    auto d = std::make_unique<TestDevice>(p.h);
+    d->user_id = old.user_id;
+    d->device_id = old.device_id;
+    d->token = old.token;
+    d->epoch = old.epoch;
+    d->last_seq = old.last_seq;
+    return d;
+  };
+  auto b2 = reborn(p.b);
+  p.h.Resume(*b2);
+  EXPECT_TRUE(ChatItems(*b2).empty()) << "no duplicate of the acknowledged item";
+  auto a2 = reborn(p.a);
+  p.h.Resume(*a2);
   p.h.now_ms += kLazyMs;
   p.h.Turn();
-  ASSERT_EQ(ReceiptItems(a2).size(), 1u) << "the delivered receipt was regenerated";
-  EXPECT_EQ(ReceiptItems(a2)[0].chat_seq, 1u);
+  ASSERT_EQ(ReceiptItems(*a2).size(), 1u) << "the delivered receipt was regenerated";
+  EXPECT_EQ(ReceiptItems(*a2)[0].chat_seq, 1u);
 }
 
 TEST(ServerLazyCommit, ZeroMeansEveryTurnThatWroteCommits) {
