@@ -13,6 +13,7 @@
 #include <string>
 
 #include "tests/integration/hostile_util.h"
+#include "wire/tern_generated.h"
 
 namespace tern::testing {
 namespace {
@@ -128,6 +129,23 @@ TEST_F(HostileInputTest, InvalidFlatBuffersAreProtocolErrors) {
   ASSERT_TRUE(at != std::string::npos && at >= 4);
   send[at - 4] = '\x7f';  // the string's u32 length: 127 bytes, past the end
   EXPECT_EQ(Attack(server_, wire::EncodeFrame(0, send), mallory_.get()), Code::kProtocol);
+}
+
+// Nesting and sharing: the schema has no recursive type, so depth is bounded by it (and by the
+// verifier's max_depth); what a crafted buffer can still do is point many offsets at one table.
+// A Send whose assets vector names one AssetRef 60,000 times (240 KB of offsets, a
+// "billion laughs" in FlatBuffers form) is refused before anything is materialised, and the
+// well-behaved clients of the fixture chat on (TearDown).
+TEST_F(HostileInputTest, SharedAndNestedFlatBufferTablesAreProtocolErrors) {
+  flatbuffers::FlatBufferBuilder b;
+  auto one = fb::CreateAssetRef(b, 1, 10, b.CreateString("image/jpeg"));
+  std::vector<flatbuffers::Offset<fb::AssetRef>> same(60000, one);
+  auto assets = b.CreateVector(same);
+  auto send = fb::CreateSend(b, 1, 1, b.CreateString("x"), 0, 0, assets);
+  b.Finish(fb::CreateFrame(b, fb::Msg::Send, send.Union()));
+  std::string bomb(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  EXPECT_EQ(Attack(server_, wire::EncodeFrame(0, bomb), mallory_.get()), Code::kProtocol);
+
 }
 
 // Below the frames: a TLS server facing bytes that are not TLS, and a handshake cut short.
