@@ -93,6 +93,33 @@ std::string Packet(bool up, uint32_t seq, uint8_t flags, const std::string& payl
   return p + ip + tcp + payload;
 }
 
+// The same TCP segment over IPv6 (Ethernet type 0x86DD), after `ext`: extension headers whose
+// first byte is left for the next-header chain (filled here), starting with `first_next`.
+std::string Packet6(bool up, uint32_t seq, uint8_t flags, const std::string& payload,
+                    std::vector<std::pair<uint8_t, std::string>> ext) {
+  std::string p(12, '\0');
+  Put16(p, 0x86DD);
+  std::string tcp;
+  Put16(tcp, up ? 40000 : 7011), Put16(tcp, up ? 7011 : 40000);
+  Put32(tcp, seq), Put32(tcp, 0);
+  tcp += '\x50', tcp += static_cast<char>(flags);
+  Put16(tcp, 65535), Put32(tcp, 0);
+  std::string chain;
+  for (size_t i = 0; i < ext.size(); ++i) {
+    std::string h = ext[i].second;
+    h[0] = static_cast<char>(i + 1 < ext.size() ? ext[i + 1].first : 6);
+    chain += h;
+  }
+  std::string ip;
+  Put32(ip, 0x60000000);
+  Put16(ip, static_cast<uint16_t>(chain.size() + tcp.size() + payload.size()));
+  ip += static_cast<char>(ext.empty() ? 6 : ext[0].first), ip += '\x40';
+  std::string a(16, '\0'), b(16, '\0');
+  a[15] = up ? 2 : 1, b[15] = up ? 1 : 2;
+  ip += a + b;
+  return p + ip + chain + tcp + payload;
+}
+
 struct PcapWriter {
   std::string bytes;
   uint32_t t = 0;
@@ -185,6 +212,33 @@ TEST(Wiredump, ShuffledRetransmittedCaptureReassembles) {
   std::ofstream(path, std::ios::binary) << w.bytes.substr(0, w.bytes.size() - 3);
   DumpRun cut = Dump(path);
   EXPECT_TRUE(cut.rc == 1 || cut.rc == 2) << cut.rc;
+}
+
+TEST(Wiredump, Ipv6ExtensionHeadersAreWalkedAndRealFragmentsSkipped) {
+  std::string up, down;
+  Exchange(&up, &down);
+  // Hop-by-hop (8 bytes), destination options (16 bytes), an atomic fragment header (offset 0,
+  // no more fragments): the walker must reach TCP through all three.
+  const std::vector<std::pair<uint8_t, std::string>> ext = {
+      {0, std::string(8, '\0')}, {60, std::string("\0\x01", 2) + std::string(14, '\0')},
+      {44, std::string(8, '\0')}};
+  PcapWriter w;
+  w.Add(Packet6(true, 100, 0x02, "", ext));
+  w.Add(Packet6(false, 500, 0x12, "", ext));
+  w.Add(Packet6(true, 101, 0x18, up, ext));
+  w.Add(Packet6(false, 501, 0x18, down, ext));
+  // A real fragment (offset 8) carrying garbage: skipped, not decoded into the stream.
+  std::string frag(8, '\0');
+  frag[3] = 8 << 3;
+  w.Add(Packet6(true, 101 + static_cast<uint32_t>(up.size()), 0x18, "\xff\xff\xff", {{44, frag}}));
+  const std::string path = ::testing::TempDir() + "/ipv6ext.pcap";
+  std::ofstream(path, std::ios::binary) << w.bytes;
+  DumpRun r = Dump("--json " + path);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(Count(r.lines, "\"dir\":\"c>s\""), 41u);
+  EXPECT_EQ(Count(r.lines, "\"dir\":\"s>c\""), 41u);
+  EXPECT_EQ(Count(r.lines, "\"error\""), 0u);
+  EXPECT_EQ(Count(r.lines, "message number 40, привет 👋"), 1u);
 }
 
 TEST(Wiredump, CorruptedStreamsAreReportedWithOffsetAndReason) {

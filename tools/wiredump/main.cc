@@ -7,7 +7,10 @@
 //
 // pcap/pcapng (libpcap): every TCP connection to or from the server port (default 7011; 0 =
 // any port, the side that answered the SYN is the server) is reassembled per direction
-// (out-of-order and retransmitted segments are handled). One line per frame: time, connection,
+// (out-of-order and retransmitted segments are handled). Link types: Ethernet (VLAN tags),
+// Linux cooked v1/v2, BSD loopback, raw IP; IPv4, and IPv6 through its extension headers
+// (hop-by-hop, routing, destination options, AH, atomic fragment headers; real IP fragments
+// are skipped, not reassembled). One line per frame: time, connection,
 // direction, wire bytes, decompressed bytes, type and key fields; with --json one JSON object
 // per frame with every field. A malformed frame is reported with its stream offset and reason;
 // the direction resynchronises on the next frame when the header was sound, else stops.
@@ -191,12 +194,36 @@ bool ParsePacket(int linktype, const uint8_t* p, size_t n, Segment* s) {
     tcp = off + ihl;
     ip_end = std::min(n, off + total);
   } else if (ethertype == 0x86DD) {
-    if (n < off + 40 || p[off + 6] != 6) return false;  // no extension headers
+    if (n < off + 40 || (p[off] >> 4) != 6) return false;
     s->src.v6 = s->dst.v6 = true;
     std::memcpy(s->src.addr, p + off + 8, 16);
     std::memcpy(s->dst.addr, p + off + 24, 16);
-    tcp = off + 40;
-    ip_end = std::min(n, tcp + static_cast<size_t>(p[off + 4] << 8 | p[off + 5]));
+    ip_end = std::min(n, off + 40 + static_cast<size_t>(p[off + 4] << 8 | p[off + 5]));
+    // Walk the extension headers (RFC 8200 §4) to the TCP header: hop-by-hop (0), routing
+    // (43), destination options (60) and AH (51) are skipped by their length; a fragment
+    // header (44) is followed only for an unfragmented packet (offset 0, no more fragments):
+    // IP fragments are not reassembled. Anything else (ESP, no next header, UDP) is not TCP.
+    uint8_t next = p[off + 6];
+    size_t at = off + 40;
+    for (int hops = 0; next != 6; ++hops) {
+      if (hops == 16 || at + 8 > ip_end) return false;
+      const uint8_t following = p[at];
+      size_t len;
+      if (next == 0 || next == 43 || next == 60) {
+        len = (static_cast<size_t>(p[at + 1]) + 1) * 8;
+      } else if (next == 51) {
+        len = (static_cast<size_t>(p[at + 1]) + 2) * 4;
+      } else if (next == 44) {
+        const uint16_t frag = static_cast<uint16_t>(p[at + 2] << 8 | p[at + 3]);
+        if ((frag & 0xFFF9) != 0) return false;  // a real fragment (offset or M flag set)
+        len = 8;
+      } else {
+        return false;
+      }
+      at += len;
+      next = following;
+    }
+    tcp = at;
   } else {
     return false;
   }
