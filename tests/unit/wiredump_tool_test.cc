@@ -281,3 +281,46 @@ TEST(Wiredump, HexOnStdin) {
 
 }  // namespace
 }  // namespace tern::tools::wiredump
+
+namespace tern::tools::wiredump {
+namespace {
+
+// --json shows every field of the messages added with groups, receipts, presence and profiles
+// (issue 4), and the group/receipt fields of inbox items.
+TEST(WiredumpJson, GroupReceiptPresenceAndProfileMessagesShowTheirFields) {
+  wire::Deliver d;
+  wire::InboxItem ev;
+  ev.seq = 7, ev.kind = wire::ItemKind::kGroupEvent, ev.group_id = 99, ev.event = wire::GroupOp::kAdd, ev.event_user = 5;
+  wire::InboxItem rc;
+  rc.seq = 8, rc.kind = wire::ItemKind::kReceipt, rc.chat_seq = 3, rc.receipt = wire::ReceiptType::kRead;
+  d.items = {ev, rc};
+  const std::string items = MessageJson(d);
+  EXPECT_NE(items.find("\"kind\":\"group_event\""), std::string::npos) << items;
+  EXPECT_NE(items.find("\"group_id\":99,\"event\":\"add\",\"event_user\":5"), std::string::npos) << items;
+  EXPECT_NE(items.find("\"kind\":\"receipt\""), std::string::npos) << items;
+  EXPECT_NE(items.find("\"receipt\":\"read\""), std::string::npos) << items;
+
+  wire::GroupInfo gi;
+  gi.req_id = 4, gi.group_id = 99, gi.name = "team", gi.members = {{1, true}, {5, false}}, gi.chat_seq = 12;
+  const std::string g = MessageJson(gi);
+  EXPECT_NE(g.find("\"name\":\"team\""), std::string::npos) << g;
+  EXPECT_NE(g.find("\"user_id\":1,\"admin\":true"), std::string::npos) << g;
+  EXPECT_NE(g.find("\"chat_seq\":12"), std::string::npos) << g;
+
+  EXPECT_NE(MessageJson(wire::ReadMark{3, 0, 99, 12}).find("\"group_id\":99,\"chat_seq\":12"), std::string::npos);
+  wire::ReceiptList rl;
+  rl.req_id = 2, rl.marks = {{5, 12, 10}};
+  EXPECT_NE(MessageJson(rl).find("\"user_id\":5,\"delivered_seq\":12,\"read_seq\":10"), std::string::npos) << MessageJson(rl);
+  wire::Presence pr;
+  pr.users = {{5, false, 1700000000000}};
+  EXPECT_NE(MessageJson(pr).find("\"online\":false,\"last_seen_ms\":1700000000000"), std::string::npos) << MessageJson(pr);
+  wire::SyncContacts sc;
+  sc.req_id = 9, sc.phones = {"+15550001", "+15550002"};
+  EXPECT_NE(MessageJson(sc).find("\"phones\":[\"+15550001\",\"+15550002\"]"), std::string::npos) << MessageJson(sc);
+  wire::GroupChange gc;
+  gc.req_id = 1, gc.group_id = 99, gc.op = wire::GroupOp::kRename, gc.name = "new";
+  EXPECT_NE(MessageJson(gc).find("\"op\":\"rename\""), std::string::npos) << MessageJson(gc);
+}
+
+}  // namespace
+}  // namespace tern::tools::wiredump

@@ -196,8 +196,39 @@ const char* KindName(wire::ItemKind k) {
     case wire::ItemKind::kMessage: return "message";
     case wire::ItemKind::kExpired: return "expired";
     case wire::ItemKind::kMissed: return "missed";
+    case wire::ItemKind::kGroupEvent: return "group_event";
+    case wire::ItemKind::kReceipt: return "receipt";
     default: return "other";  // kinds added later print as "other", never break the dump
   }
+}
+
+const char* OpName(wire::GroupOp op) {
+  switch (op) {
+    case wire::GroupOp::kNone: return "none";
+    case wire::GroupOp::kCreate: return "create";
+    case wire::GroupOp::kAdd: return "add";
+    case wire::GroupOp::kRemove: return "remove";
+    case wire::GroupOp::kLeave: return "leave";
+    case wire::GroupOp::kRename: return "rename";
+    case wire::GroupOp::kPromote: return "promote";
+    case wire::GroupOp::kDemote: return "demote";
+  }
+  return "other";
+}
+
+const char* ReceiptName(wire::ReceiptType r) {
+  switch (r) {
+    case wire::ReceiptType::kNone: return "none";
+    case wire::ReceiptType::kDelivered: return "delivered";
+    case wire::ReceiptType::kRead: return "read";
+  }
+  return "other";
+}
+
+std::string U64s(const std::vector<uint64_t>& v) {
+  std::string a = "[";
+  for (size_t i = 0; i < v.size(); ++i) a += (i ? "," : "") + std::to_string(v[i]);
+  return a + "]";
 }
 
 std::string Hex(const std::string& raw) {
@@ -230,6 +261,9 @@ std::string ItemJson(const wire::InboxItem& it) {
       .U("sender_user", it.sender_user).U("sender_device", it.sender_device)
       .U("to_user", it.to_user).U("chat_seq", it.chat_seq).U("server_ts_ms", it.server_ts_ms)
       .S("text", it.text);
+  if (it.group_id != 0) o.U("group_id", it.group_id);
+  if (it.kind == wire::ItemKind::kGroupEvent) o.S("event", OpName(it.event)).U("event_user", it.event_user);
+  if (it.kind == wire::ItemKind::kReceipt) o.S("receipt", ReceiptName(it.receipt));
   if (!it.assets.empty()) o.Raw("assets", AssetsJson(it.assets));
   return o.Done();
 }
@@ -321,6 +355,67 @@ std::string MessageJson(const wire::Message& m) {
           o.U("nonce", x.nonce);
         } else if constexpr (std::is_same_v<T, wire::Error>) {
           o.C("code", x.code).S("message", x.message);
+        } else if constexpr (std::is_same_v<T, wire::CreateGroup>) {
+          o.U("req_id", x.req_id).S("name", x.name).Raw("members", U64s(x.members));
+        } else if constexpr (std::is_same_v<T, wire::GroupChange>) {
+          o.U("req_id", x.req_id).U("group_id", x.group_id).S("op", OpName(x.op)).U("user_id", x.user_id)
+              .S("name", x.name);
+        } else if constexpr (std::is_same_v<T, wire::GetGroup>) {
+          o.U("req_id", x.req_id).U("group_id", x.group_id);
+        } else if constexpr (std::is_same_v<T, wire::GroupInfo>) {
+          std::string a = "[";
+          for (size_t i = 0; i < x.members.size(); ++i) {
+            Obj e("GroupMember");
+            e.U("user_id", x.members[i].user_id).B("admin", x.members[i].admin);
+            a += (i ? "," : "") + e.Done();
+          }
+          o.U("req_id", x.req_id).C("status", x.status).U("group_id", x.group_id).S("name", x.name)
+              .Raw("members", a + "]").U("created_ms", x.created_ms).U("chat_seq", x.chat_seq);
+        } else if constexpr (std::is_same_v<T, wire::ReadMark>) {
+          o.U("req_id", x.req_id).U("peer_user", x.peer_user).U("group_id", x.group_id).U("chat_seq", x.chat_seq);
+        } else if constexpr (std::is_same_v<T, wire::GetReceipts>) {
+          o.U("req_id", x.req_id).U("peer_user", x.peer_user).U("group_id", x.group_id);
+        } else if constexpr (std::is_same_v<T, wire::ReceiptList>) {
+          std::string a = "[";
+          for (size_t i = 0; i < x.marks.size(); ++i) {
+            Obj e("ReceiptMark");
+            e.U("user_id", x.marks[i].user_id).U("delivered_seq", x.marks[i].delivered_seq)
+                .U("read_seq", x.marks[i].read_seq);
+            a += (i ? "," : "") + e.Done();
+          }
+          o.U("req_id", x.req_id).C("status", x.status).Raw("marks", a + "]");
+        } else if constexpr (std::is_same_v<T, wire::SetPresence>) {
+          o.B("active", x.active);
+        } else if constexpr (std::is_same_v<T, wire::SubscribePresence>) {
+          o.Raw("users", U64s(x.users));
+        } else if constexpr (std::is_same_v<T, wire::Presence>) {
+          std::string a = "[";
+          for (size_t i = 0; i < x.users.size(); ++i) {
+            Obj e("PresenceInfo");
+            e.U("user_id", x.users[i].user_id).B("online", x.users[i].online).U("last_seen_ms", x.users[i].last_seen_ms);
+            a += (i ? "," : "") + e.Done();
+          }
+          o.Raw("users", a + "]");
+        } else if constexpr (std::is_same_v<T, wire::SetProfile>) {
+          o.U("req_id", x.req_id).U("fields", x.fields).S("status", x.status)
+              .U("availability", static_cast<unsigned>(x.availability))
+              .U("last_seen", static_cast<unsigned>(x.last_seen));
+        } else if constexpr (std::is_same_v<T, wire::GetProfiles>) {
+          o.U("req_id", x.req_id).Raw("users", U64s(x.users));
+        } else if constexpr (std::is_same_v<T, wire::Profiles>) {
+          std::string a = "[";
+          for (size_t i = 0; i < x.profiles.size(); ++i) {
+            const auto& pr = x.profiles[i];
+            Obj e("Profile");
+            e.U("user_id", pr.user_id).S("phone", pr.phone).S("status", pr.status)
+                .U("availability", static_cast<unsigned>(pr.availability)).U("updated_ms", pr.updated_ms);
+            a += (i ? "," : "") + e.Done();
+          }
+          o.U("req_id", x.req_id).C("status", x.status).Raw("profiles", a + "]").U("retry_after_ms", x.retry_after_ms);
+        } else if constexpr (std::is_same_v<T, wire::SyncContacts>) {
+          std::string a = "[";
+          for (size_t i = 0; i < x.phones.size(); ++i) a += (i ? "," : "") + JsonString(x.phones[i]);
+          o.U("req_id", x.req_id).Raw("phones", a + "]");
         }
         return o.Done();
       },
