@@ -94,10 +94,16 @@ class Converter {
     return static_cast<E>(v);
   }
 
+  // A [ulong] vector. The verifier checks only the 4-byte alignment of a vector's length; every
+  // FlatBuffers builder puts 8-byte elements on an 8-byte boundary (the body is copied to an
+  // 8-aligned buffer before decoding), so other data is crafted: refuse it rather than read it
+  // with misaligned loads.
   template <typename V>
   bool U64s(const V* v, std::vector<uint64_t>& out) {
     if (v == nullptr) return true;
     if (!Count(v)) return false;
+    if (v->size() != 0 && reinterpret_cast<uintptr_t>(v->Data()) % alignof(uint64_t) != 0)
+      return Fail("misaligned [ulong] vector");
     out.assign(v->begin(), v->end());
     return true;
   }
@@ -278,7 +284,7 @@ class Converter {
     CreateGroup m;
     m.req_id = t.req_id();
     Str(t.name(), m.name);
-    if (Count(t.members()) && t.members() != nullptr) m.members.assign(t.members()->begin(), t.members()->end());
+    U64s(t.members(), m.members);
     return m;
   }
   GroupChange Get(const fb::GroupChange& t) {
