@@ -139,10 +139,22 @@ void Core::FlushPresence(store::KvTxn& read) {
     }
     out[id].users.push_back(*info);
   };
+  // A watch was allowed at subscription; the relation may have ended since (removed from the
+  // group they shared): each push checks it again, and an unrelated watcher learns nothing.
+  store::Social social(read);
   for (uint64_t u : presence_changed_) {
     auto w = watchers_.find(u);
     if (w == watchers_.end()) continue;
-    for (ConnId id : w->second) add(id, u);
+    for (ConnId id : w->second) {
+      Conn* k = Find(id);
+      if (k == nullptr || !k->authed) continue;
+      auto related = social.Related(k->dev.user_id, u);
+      if (!related.ok()) {
+        Log(LogLevel::kError, "presence_read_failed").Err(related.status());
+        continue;
+      }
+      if (related.value()) add(id, u);
+    }
   }
   for (const auto& [id, users] : presence_snapshots_) {
     out.try_emplace(id);  // an empty snapshot still answers the subscription

@@ -233,3 +233,34 @@ TEST(ServerPresence, LastSeenPrivacyEveryoneContactsNobody) {
 
 }  // namespace
 }  // namespace tern::server::testing
+
+namespace tern::server::testing {
+namespace {
+
+// A watch allowed at subscription stops carrying updates once the relation ends: Dan removes
+// Bob from the only group they shared, then goes offline; Bob's watch learns nothing more.
+TEST(ServerPresence, AWatcherNoLongerRelatedGetsNoMoreUpdates) {
+  World w;
+  ASSERT_EQ(UsersIn(w.Subscribe(w.b, {w.d.user_id})), (std::vector<uint64_t>{w.d.user_id}));
+  const auto* info = LastOf<wire::GroupInfo>(w.d);
+  ASSERT_NE(info, nullptr);
+  const size_t before = Updates(w.b, w.d.user_id).size();
+  w.d.SendMsg(wire::GroupChange{2, info->group_id, wire::GroupOp::kRemove, w.b.user_id, ""});
+  w.h.Turn();
+  w.d.Drop();
+  w.h.Turn();
+  w.Advance(kGraceMs);
+  EXPECT_EQ(Updates(w.b, w.d.user_id).size(), before) << "Bob is no longer related to Dan";
+  // Control: Alice (a 1:1 chat with Bob) going offline still reaches him.
+  ASSERT_EQ(UsersIn(w.Subscribe(w.b, {w.a.user_id})), (std::vector<uint64_t>{w.a.user_id}));
+  const size_t a_before = Updates(w.b, w.a.user_id).size();
+  w.a.Drop();
+  w.a2.Drop();
+  w.h.Turn();
+  w.Advance(kGraceMs);
+  EXPECT_EQ(Updates(w.b, w.a.user_id).size(), a_before + 1);
+  EXPECT_FALSE(Updates(w.b, w.a.user_id).back().online);
+}
+
+}  // namespace
+}  // namespace tern::server::testing
