@@ -1,4 +1,5 @@
 #include "server/crypto.h"
+#include "wire/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -20,16 +21,7 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string HexEncode(std::string_view raw) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
+std::string HexEncode(std::string_view raw) { return HexLower(raw); }
 
 uint64_t Entropy::U64() {
   uint64_t v;

@@ -1,4 +1,5 @@
 #include "server/blob/file_store.h"
+#include "wire/hex.h"
 
 #include <fcntl.h>
 #include <openssl/sha.h>
@@ -13,13 +14,7 @@ namespace tern::server::blob {
 namespace {
 
 std::string HexOf(const unsigned char* p, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 15];
-  }
-  return out;
+  return HexLower(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 Status Errno(const std::string& what) {

@@ -1,4 +1,5 @@
 #include "server/blob/sigv4.h"
+#include "wire/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
@@ -15,13 +16,7 @@ constexpr char kAlgorithm[] = "AWS4-HMAC-SHA256";
 constexpr uint32_t kMaxExpires = 604800;  // 7 days, S3's limit for presigned URLs
 
 std::string Hex(const unsigned char* p, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 15];
-  }
-  return out;
+  return HexLower(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 std::string Sha256Hex(std::string_view s) {

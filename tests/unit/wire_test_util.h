@@ -10,6 +10,7 @@
 
 #include "wire/frame.h"
 #include "wire/messages.h"
+#include "wire/hex.h"
 
 namespace tern::wire::testing {
 
@@ -90,15 +91,7 @@ inline std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-inline std::string ToHex(std::string_view s) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+inline std::string ToHex(std::string_view s) { return HexLower(s); }
 
 // Parses hex digits, ignoring spaces (so golden vectors can be grouped for reading).
 inline std::string FromHex(std::string_view hex) {

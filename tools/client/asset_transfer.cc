@@ -1,4 +1,5 @@
 #include "tools/client/asset_transfer.h"
+#include "wire/hex.h"
 
 #include <sys/stat.h>
 
@@ -14,15 +15,7 @@ struct SavedUpload {
   std::string sha_hex, path;
 };
 
-std::string HexOf(const std::string& raw) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char ch : raw) {
-    out.push_back(kHex[ch >> 4]);
-    out.push_back(kHex[ch & 15]);
-  }
-  return out;
-}
+std::string HexOf(const std::string& raw) { return HexLower(raw); }
 
 SavedUpload LoadUpload(const std::string& file) {
   SavedUpload u;

@@ -1,4 +1,5 @@
 #include "tools/client/client_state.h"
+#include "wire/hex.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,16 +17,7 @@ namespace {
 
 constexpr std::string_view kMagic = "tern-state 1";
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return HexLower(bytes); }
 
 std::optional<std::string> Unhex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;

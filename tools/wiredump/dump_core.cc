@@ -8,6 +8,7 @@
 
 #include "wire/compress.h"
 #include "wire/frame.h"
+#include "wire/hex.h"
 
 namespace tern::tools::wiredump {
 
@@ -231,15 +232,7 @@ std::string U64s(const std::vector<uint64_t>& v) {
   return a + "]";
 }
 
-std::string Hex(const std::string& raw) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char ch : raw) {
-    out.push_back(kHex[ch >> 4]);
-    out.push_back(kHex[ch & 15]);
-  }
-  return out;
-}
+std::string Hex(const std::string& raw) { return HexLower(raw); }
 
 // Media references (PROTOCOL.md §5) as a JSON array; the thumbnail by its size only.
 std::string AssetsJson(const std::vector<wire::AssetRef>& assets) {
