@@ -12,7 +12,8 @@
 // Tern runs (each with fresh users on the same server):
 //   plain        no compression offered
 //   zstd         zstd without a dictionary (dict id 1)
-//   dict         zstd with the trained dictionary (tern-v1): the default client
+//   dict-v1      zstd with tern-v1, as a client released before tern-v2 (the baseline for v2)
+//   dict         zstd with the newest trained dictionary (tern-v2): the default client
 //   dict+ride    dict, and the recipient holds its ack until its own next Send (the ack rides
 //                in Send.ack_inbox_seq) or until the other side's burst is over
 //
@@ -64,6 +65,8 @@ struct TernRun {
   double up = 0, down = 0;                          // per message
   double send = 0, sent_ack = 0, deliver = 0, inbox_ack = 0, other = 0;
   uint64_t compressed_frames = 0, frames = 0;
+  // Frames per delivered message, by type, counted in both directions.
+  double f_send = 0, f_sent_ack = 0, f_deliver = 0, f_inbox_ack = 0, f_other = 0;
 };
 
 Status Register(BenchServer& server, tools::Client& c, const std::string& phone) {
@@ -147,11 +150,13 @@ Status PlayTern(BenchServer& server, const std::string& name, std::vector<uint32
       run->frames += in[t].frames - in0[i][t].frames + out[t].frames - out0[i][t].frames;
       run->compressed_frames += in[t].compressed - in0[i][t].compressed + out[t].compressed -
                                 out0[i][t].compressed;
-      if (t == Idx(wire::Send{})) run->send += bout;
-      else if (t == Idx(wire::SendAck{})) run->sent_ack += bin;
-      else if (t == Idx(wire::Deliver{})) run->deliver += bin;
-      else if (t == Idx(wire::InboxAck{})) run->inbox_ack += bout;
-      else run->other += bin + bout;
+      const double f = static_cast<double>(in[t].frames - in0[i][t].frames + out[t].frames -
+                                           out0[i][t].frames) / n;
+      if (t == Idx(wire::Send{})) run->send += bout, run->f_send += f;
+      else if (t == Idx(wire::SendAck{})) run->sent_ack += bin, run->f_sent_ack += f;
+      else if (t == Idx(wire::Deliver{})) run->deliver += bin, run->f_deliver += f;
+      else if (t == Idx(wire::InboxAck{})) run->inbox_ack += bout, run->f_inbox_ack += f;
+      else run->other += bin + bout, run->f_other += f;
     }
   }
   for (tools::Client* x : c) x->Close();
@@ -285,6 +290,7 @@ int Main(int argc, char** argv) {
   const std::vector<Mode> modes = {
       {"plain", {}, false},
       {"zstd", {wire::kDictPlainZstd}, false},
+      {"dict-v1", {1001, wire::kDictPlainZstd}, false},  // a client released with tern-v1 only
       {"dict", wire::DefaultDictOffer(), false},
       {"dict+ride", wire::DefaultDictOffer(), true},
   };
@@ -325,12 +331,17 @@ int Main(int argc, char** argv) {
   for (const TernRun& r : runs)
     std::printf("tern %-7s %8.1f %8.1f %8.1f | %7.1f %8.1f %8.1f %9.1f %6.1f\n", r.name.c_str(),
                 r.up + r.down, r.up, r.down, r.send, r.sent_ack, r.deliver, r.inbox_ack, r.other);
+  for (const TernRun& r : runs)
+    std::printf("  frames/msg %-9s %8.2f %8s %8s | %7.2f %8.2f %8.2f %9.2f %6.2f\n", r.name.c_str(),
+                r.f_send + r.f_sent_ack + r.f_deliver + r.f_inbox_ack + r.f_other, "", "",
+                r.f_send, r.f_sent_ack, r.f_deliver, r.f_inbox_ack, r.f_other);
   std::printf("%-12s %8.1f %8.1f %8.1f |\n", "mqtt+json", mj, mj / 2, mj / 2);
   std::printf("%-12s %8.1f %8.1f %8.1f |\n", "mqtt+binary", mb, mb / 2, mb / 2);
   std::printf("%-12s %8.1f %8s %8s | %7.1f %8.1f %8.1f %9.1f  receipts %.1f\n", "xmpp", xmpp, "",
               "", xs.send / k, xs.sent_ack / k, xs.deliver / k, xs.inbox_ack / k, xs.receipts / k);
-  const TernRun& dict = runs[2];
-  const TernRun& ride = runs[3];
+  const TernRun& v1 = runs[2];
+  const TernRun& dict = runs[3];
+  const TernRun& ride = runs[4];
   const double tern = dict.up + dict.down;
   std::printf("\ntern (dict) vs mqtt+json %.3f (goal <= 0.333), vs mqtt+binary %.3f (goal <= 0.667), "
               "vs xmpp %.3f (goal <= 0.125)\n\n", tern / mj, tern / mb, tern / xmpp);
@@ -342,11 +353,15 @@ int Main(int argc, char** argv) {
               "\"tern_zstd_bytes_per_msg\":%.1f,\"tern_ride_bytes_per_msg\":%.1f,"
               "\"mqtt_json_bytes_per_msg\":%.1f,\"mqtt_binary_bytes_per_msg\":%.1f,"
               "\"xmpp_bytes_per_msg\":%.1f,\"ratio_mqtt_json\":%.3f,\"ratio_mqtt_binary\":%.3f,"
-              "\"ratio_xmpp\":%.3f}\n",
+              "\"ratio_xmpp\":%.3f,\"tern_frames_per_msg\":%.2f,\"tern_ride_frames_per_msg\":%.2f,"
+              "\"tern_dict_v1_bytes_per_msg\":%.1f}\n",
               n, static_cast<unsigned long long>(seed), text_bytes, tern, dict.up, dict.down,
               dict.send, dict.sent_ack, dict.deliver, dict.inbox_ack,
               runs[0].up + runs[0].down, runs[1].up + runs[1].down, ride.up + ride.down, mj, mb,
-              xmpp, tern / mj, tern / mb, tern / xmpp);
+              xmpp, tern / mj, tern / mb, tern / xmpp,
+              dict.f_send + dict.f_sent_ack + dict.f_deliver + dict.f_inbox_ack + dict.f_other,
+              ride.f_send + ride.f_sent_ack + ride.f_deliver + ride.f_inbox_ack + ride.f_other,
+              v1.up + v1.down);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 // Fuzz target: zstd frame-body decompression with limits (wire/compress.h).
 //
-// Input: byte 0 picks the dictionary (plain zstd, tern-v1, an unknown id), byte 1 the limit
+// Input: byte 0 picks the dictionary (plain zstd, tern-v1, tern-v2, an unknown id), byte 1 the limit
 // (up to 64 KiB), the rest is a compressed body. Invariants:
 //  * DecompressBody never returns more than min(limit, kMaxDecompressedBody) bytes, and fails
 //    only with kProtocol;
@@ -28,8 +28,8 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
-  static const uint32_t kIds[] = {tern::wire::kDictPlainZstd, 1001, 4242};
-  const uint32_t dict = kIds[data[0] % 3];
+  static const uint32_t kIds[] = {tern::wire::kDictPlainZstd, 1001, 1002, 4242};
+  const uint32_t dict = kIds[data[0] % 4];
   const size_t limit = static_cast<size_t>(data[1]) * 256 + 1;
   const std::span<const uint8_t> body(data + 2, size - 2);
   auto out = tern::wire::DecompressBody(body, dict, limit);

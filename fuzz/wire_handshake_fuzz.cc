@@ -55,10 +55,11 @@ std::vector<uint32_t> Ids(FuzzedDataProvider& in) {
   std::vector<uint32_t> ids;
   const size_t n = in.ConsumeIntegralInRange<size_t>(0, 4);
   for (size_t i = 0; i < n; ++i) {
-    switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+    switch (in.ConsumeIntegralInRange<int>(0, 4)) {
       case 0: ids.push_back(kDictPlainZstd); break;
       case 1: ids.push_back(1001); break;
       case 2: ids.push_back(0); break;
+      case 3: ids.push_back(1002); break;
       default: ids.push_back(in.ConsumeIntegral<uint32_t>());
     }
   }

@@ -18,6 +18,7 @@ namespace {
 using testing::Bytes;
 
 constexpr uint32_t kTernV1 = 1001;
+constexpr uint32_t kTernV2 = 1002;
 
 std::string ChatBody(const std::string& text) {
   return EncodeMessage(Send{42, 0x1234567890abcdefull, text, 0});
@@ -45,27 +46,59 @@ std::string RawZstd(const std::string& plain, bool content_size) {
   return out;
 }
 
-TEST(Compress, TrainedDictionaryIsBuiltIn) {
+TEST(Compress, TrainedDictionariesAreBuiltIn) {
   ASSERT_NE(FindDict(kTernV1), nullptr);
   EXPECT_EQ(FindDict(kTernV1)->name, "tern-v1");
+  ASSERT_NE(FindDict(kTernV2), nullptr);
+  EXPECT_EQ(FindDict(kTernV2)->name, "tern-v2");
   EXPECT_NE(FindDict(kDictPlainZstd), nullptr);
   EXPECT_EQ(FindDict(kDictNone), nullptr);
-  std::vector<uint32_t> offer = DefaultDictOffer();
-  ASSERT_GE(offer.size(), 2u);
-  EXPECT_EQ(offer.front(), kTernV1);  // newest first
-  EXPECT_EQ(offer.back(), kDictPlainZstd);
+  // A released dictionary never changes: the id in its header is the one it is known by.
+  EXPECT_EQ(ZSTD_getDictID_fromDict(FindDict(kTernV2)->bytes.data(), FindDict(kTernV2)->bytes.size()),
+            kTernV2);
+  EXPECT_EQ(ZSTD_getDictID_fromDict(FindDict(kTernV1)->bytes.data(), FindDict(kTernV1)->bytes.size()),
+            kTernV1);
+  const std::vector<uint32_t> offer = DefaultDictOffer();
+  EXPECT_EQ(offer, (std::vector<uint32_t>{kTernV2, kTernV1, kDictPlainZstd}));  // newest first
 }
 
 TEST(Compress, ServerChoosesTheNewestOfferedIdItKnows) {
   const std::vector<uint32_t> old_client = {kDictPlainZstd};
-  const std::vector<uint32_t> future_client = {1002, kTernV1, kDictPlainZstd};
+  const std::vector<uint32_t> v1_client = {kTernV1, kDictPlainZstd};  // released before tern-v2
+  const std::vector<uint32_t> future_client = {1003, kTernV2, kTernV1, kDictPlainZstd};
   const std::vector<uint32_t> unknown_only = {7, 1999};
   EXPECT_EQ(ChooseDict(old_client), kDictPlainZstd);
-  EXPECT_EQ(ChooseDict(future_client), kTernV1);
+  EXPECT_EQ(ChooseDict(v1_client), kTernV1);
+  EXPECT_EQ(ChooseDict(future_client), kTernV2);
   EXPECT_EQ(ChooseDict(unknown_only), kDictNone);
   EXPECT_EQ(ChooseDict({}), kDictNone);
   const std::vector<uint32_t> only_plain = {kDictPlainZstd};
   EXPECT_EQ(ChooseDict(future_client, only_plain), kDictPlainZstd);
+  // An operator who takes tern-v2 out of use (compression_dicts = 1001,1) keeps clients on v1.
+  const std::vector<uint32_t> rolled_back = {kTernV1, kDictPlainZstd};
+  EXPECT_EQ(ChooseDict(future_client, rolled_back), kTernV1);
+}
+
+// The roll-out of PROTOCOL.md §2.3: a client released with tern-v1 only and a new client with
+// tern-v2 both talk to a new server, each compressing with what it negotiated; a frame
+// compressed with one dictionary is not readable as the other.
+TEST(Compress, ClientsOfEitherGenerationTalkToANewServer) {
+  const std::string text = "привет! see you at 7 at the bus stop 🚌, bring the keys";
+  for (const std::vector<uint32_t>& offer :
+       {std::vector<uint32_t>{kTernV1, kDictPlainZstd}, DefaultDictOffer()}) {
+    const uint32_t chosen = ChooseDict(offer);
+    EXPECT_EQ(chosen, offer.front());
+    const std::string body = ChatBody(text);
+    auto z = CompressBody(body, chosen);
+    ASSERT_TRUE(z.has_value()) << chosen;
+    auto back = DecompressBody(Bytes(*z), chosen, 1 << 20);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, body);
+  }
+  auto v2 = CompressBody(ChatBody(text), kTernV2);
+  ASSERT_TRUE(v2.has_value());
+  auto wrong = DecompressBody(Bytes(*v2), kTernV1, 1 << 20);
+  EXPECT_TRUE(!wrong.ok() || *wrong != ChatBody(text)) << "dictionaries are not interchangeable";
 }
 
 TEST(Compress, RoundTripsWithAndWithoutDictionary) {

@@ -181,62 +181,174 @@ std::vector<ChatCorpus::Line> ChatCorpus::Conversation(size_t n) {
 }
 
 std::vector<std::string> ChatCorpus::SampleBodies(size_t n) {
+  // The shapes of the real server's traffic (server/handle_auth.cc, handle_groups.cc,
+  // core.cc, store/mailbox.cc): user ids are random 63-bit, group ids random 64-bit, message
+  // ids node << 48 | counter, `to_user` is 0 on items addressed to the receiving user, seqs
+  // count up per device and per chat. One "exchange" is everything one message causes on both
+  // clients' connections, in the proportions a conversation has (tern-v1 was trained on
+  // Send/SendAck/Deliver/InboxAck alone: no receipts, groups, media or to_user = 0).
   std::vector<std::string> out;
-  out.reserve(n);
-  const uint64_t alice = Next() & 0x7fffffffffffffffull;
-  const uint64_t bob = Next() & 0x7fffffffffffffffull;
-  uint64_t ts = 1700000000000ull + Below(100000000000ull);
-  uint64_t msg_counter = Below(1u << 30);
-  uint64_t chat_seq = Below(2000), client_seq = Below(3000), inbox_seq = Below(3000);
-  auto item = [&](const std::string& text) {
+  out.reserve(n + 16);
+  const uint64_t node = uint64_t{1} << 48;
+  uint64_t ts = 1700000000000ull + Below(300000000000ull);
+  uint64_t msg_counter = Below(1u << 28);
+  struct Peer {
+    uint64_t user = 0;
+    uint64_t client_seq = 0, inbox_seq = 0;
+  };
+  Peer p[2];
+  uint64_t chat_seq = 0, group_seq = 0, group_id = 0;
+  auto reset = [&] {  // a new pair of users (and their group) every few exchanges
+    for (Peer& x : p) {
+      x.user = Next() & 0x7fffffffffffffffull;
+      x.client_seq = Below(Below(2) ? 50 : 20000);
+      x.inbox_seq = Below(Below(2) ? 50 : 50000);
+    }
+    chat_seq = Below(Below(2) ? 30 : 5000);
+    group_id = Next() | 1;
+    group_seq = Below(10000);
+  };
+  auto emit = [&](const wire::Message& m) { out.push_back(wire::EncodeMessage(m)); };
+  // A message item as the receiving device `to` gets it.
+  auto message = [&](int from, bool group, std::string text) {
     wire::InboxItem it;
-    it.seq = ++inbox_seq;
-    it.msg_id = (uint64_t{1} << 48) | ++msg_counter;
-    it.sender_user = Below(2) ? alice : bob;
-    it.sender_device = 1 + static_cast<uint32_t>(Below(3));
-    it.to_user = it.sender_user == alice ? bob : alice;
-    it.chat_seq = ++chat_seq;
-    it.server_ts_ms = (ts += Below(60000));
-    it.text = text;
+    it.seq = ++p[1 - from].inbox_seq;
+    it.msg_id = node | ++msg_counter;
+    it.sender_user = p[from].user;
+    it.sender_device = 1 + static_cast<uint32_t>(Below(10) == 0 ? Below(4) : 0);
+    it.chat_seq = group ? ++group_seq : ++chat_seq;
+    it.group_id = group ? group_id : 0;
+    it.server_ts_ms = ts;
+    it.text = std::move(text);
     return it;
   };
+  auto receipt = [&](int reader, bool group, wire::ReceiptType type) {
+    wire::InboxItem it;
+    it.seq = ++p[1 - reader].inbox_seq;
+    it.kind = wire::ItemKind::kReceipt;
+    it.sender_user = p[reader].user;
+    it.chat_seq = group ? group_seq : chat_seq;
+    it.group_id = group ? group_id : 0;
+    it.server_ts_ms = ts + Below(5000);
+    it.receipt = type;
+    return it;
+  };
+  reset();
   while (out.size() < n) {
+    if (Below(20) == 0) reset();
+    ts += 1 + Below(Below(3) == 0 ? 3600000 : 20000);
     const uint64_t pick = Below(100);
-    if (pick < 25) {
-      wire::Send s{++client_seq, Below(2) ? alice : bob, Text()};
-      if (Below(3) == 0) s.ack_inbox_seq = inbox_seq;
-      out.push_back(wire::EncodeMessage(s));
-    } else if (pick < 45) {
-      out.push_back(wire::EncodeMessage(
-          wire::SendAck{client_seq, Code::kOk, (uint64_t{1} << 48) | ++msg_counter, ++chat_seq,
-                        ts += Below(60000)}));
-    } else if (pick < 70) {
-      out.push_back(wire::EncodeMessage(wire::Deliver{{item(Text())}}));
+    const int from = static_cast<int>(Below(2)), to = 1 - from;
+    if (pick < 62) {
+      // One message, 1:1 (or to a group): Send, sent ack, Deliver, the recipient's ack, the
+      // delivered receipt and its ack; sometimes a read receipt; acks sometimes ride in Sends.
+      const bool group = Below(4) == 0;
+      std::string text = Text();
+      wire::Send s;
+      s.client_seq = ++p[from].client_seq;
+      s.to_user = group ? 0 : p[to].user;
+      s.group_id = group ? group_id : 0;
+      s.text = text;
+      if (Below(3) == 0) s.ack_inbox_seq = p[from].inbox_seq;
+      emit(s);
+      wire::InboxItem m = message(from, group, std::move(text));
+      emit(wire::SendAck{s.client_seq, Code::kOk, m.msg_id, m.chat_seq, ts});
+      emit(wire::Deliver{{m}});
+      if (Below(3) != 0) emit(wire::InboxAck{p[to].inbox_seq});
+      emit(wire::Deliver{{receipt(to, group, wire::ReceiptType::kDelivered)}});
+      if (Below(2) != 0) emit(wire::InboxAck{p[from].inbox_seq});
+      if (Below(4) == 0) {
+        emit(wire::Deliver{{receipt(to, group, wire::ReceiptType::kRead)}});
+        emit(wire::InboxAck{p[from].inbox_seq});
+      }
+    } else if (pick < 72) {
+      // An offline batch: what a reconnecting device drains, mostly messages.
+      wire::Deliver d;
+      const size_t k = 2 + Below(Below(3) == 0 ? 200 : 16);
+      for (size_t i = 0; i < k; ++i) {
+        const uint64_t r = Below(10);
+        const bool group = Below(4) == 0;
+        ts += Below(120000);
+        if (r < 7) d.items.push_back(message(from, group, Text()));
+        else d.items.push_back(receipt(from, group, r < 9 ? wire::ReceiptType::kDelivered
+                                                          : wire::ReceiptType::kRead));
+      }
+      emit(d);
+      emit(wire::InboxAck{p[to].inbox_seq});
+    } else if (pick < 76) {
+      // Group events in the group's chat order.
+      wire::InboxItem it = message(from, true, "");
+      it.msg_id = 0;
+      it.kind = wire::ItemKind::kGroupEvent;
+      it.event = static_cast<wire::GroupOp>(1 + Below(wire::kMaxGroupOp));
+      it.event_user = Next() & 0x7fffffffffffffffull;
+      if (it.event == wire::GroupOp::kCreate || it.event == wire::GroupOp::kRename)
+        it.text = Words(kEnglish, 4 + Below(20), " ");
+      emit(wire::Deliver{{it}});
     } else if (pick < 80) {
-      wire::Deliver d;  // an offline batch
-      size_t k = 2 + Below(16);
-      for (size_t i = 0; i < k; ++i) d.items.push_back(item(Text()));
-      out.push_back(wire::EncodeMessage(d));
-    } else if (pick < 92) {
-      out.push_back(wire::EncodeMessage(wire::InboxAck{inbox_seq}));
-    } else if (pick < 95) {
-      out.push_back(wire::EncodeMessage(wire::Ping{Next()}));
-    } else if (pick < 97) {
+      // Media: an attachment with a caption.
+      wire::AssetRef a;
+      a.asset_id = node | Below(1u << 30);
+      a.size = 2000 + Below(4000000);
+      a.mime = kMimes[Below(kMimes.size())];
+      for (int i = 0; i < 32; ++i) a.sha256 += static_cast<char>(Below(256));
+      if (Below(2)) a.width = 320 + static_cast<uint32_t>(Below(3000)), a.height = 240 + static_cast<uint32_t>(Below(3000));
+      wire::Send s;
+      s.client_seq = ++p[from].client_seq;
+      s.to_user = p[to].user;
+      s.text = Below(2) ? Words(kEnglish, 5 + Below(40), " ") : "";
+      s.assets.push_back(a);
+      emit(s);
+      wire::InboxItem m = message(from, false, s.text);
+      m.assets = s.assets;
+      emit(wire::SendAck{s.client_seq, Code::kOk, m.msg_id, m.chat_seq, ts});
+      emit(wire::Deliver{{m}});
+    } else if (pick < 86) {
+      emit(wire::Ping{Next()});
+      emit(wire::Pong{Next()});
+    } else if (pick < 90) {
       wire::Resume r;
-      r.user_id = alice;
+      r.version = 1;
+      r.user_id = p[from].user;
       r.device_id = 1;
       r.token = std::string(43, 'x');
-      r.inbox_epoch = static_cast<uint32_t>(Next());
-      r.last_inbox_seq = inbox_seq;
-      r.last_acked_client_seq = client_seq;
+      r.inbox_epoch = static_cast<uint32_t>(Next()) | 1;
+      r.last_inbox_seq = p[from].inbox_seq;
+      r.last_acked_client_seq = p[from].client_seq;
       r.max_inflight = 1024;
-      out.push_back(wire::EncodeMessage(r));
+      r.dict_ids = {1002, 1001, 1};
+      emit(r);
+      wire::Welcome w{p[from].user, 1, "", r.inbox_epoch, false, p[from].client_seq, 270000,
+                      ts, 262144, 1024, 1002};
+      emit(w);
+    } else if (pick < 94) {
+      wire::ReadMark rm;
+      rm.req_id = static_cast<uint32_t>(1 + Below(1000));
+      rm.peer_user = p[to].user;
+      rm.chat_seq = chat_seq;
+      emit(rm);
+      emit(wire::Reply{rm.req_id, Code::kOk, ""});
+    } else if (pick < 97) {
+      wire::Presence pr;
+      wire::PresenceInfo pi;
+      pi.user_id = p[to].user;
+      pi.online = Below(2) != 0;
+      pi.last_seen_ms = pi.online ? 0 : ts - Below(86400000);
+      pr.users.push_back(pi);
+      emit(pr);
     } else {
-      wire::Welcome w{alice, 1, "", static_cast<uint32_t>(Next()), false, client_seq, 270000,
-                      ts, 262144, 1024};
-      out.push_back(wire::EncodeMessage(w));
+      // Expiry notices: rare, but a client must get them small too.
+      wire::InboxItem it;
+      it.seq = ++p[to].inbox_seq;
+      it.kind = Below(2) ? wire::ItemKind::kExpired : wire::ItemKind::kMissed;
+      it.msg_id = node | Below(msg_counter + 1);
+      it.sender_user = p[from].user;
+      it.to_user = it.kind == wire::ItemKind::kExpired ? p[from].user : 0;
+      it.server_ts_ms = ts;
+      emit(wire::Deliver{{it}});
     }
   }
+  out.resize(n);
   return out;
 }
 

@@ -7,9 +7,13 @@
 // a client would show. Lengths run from 1 to 500 bytes, mostly short. Everything derives from
 // the seed: the same seed gives the same bytes on every machine.
 //
-// Frames: SampleBodies() renders the traffic as the FlatBuffer bodies Tern sends (Send with and
-// without a piggybacked ack, SendAck, single-item Deliver, offline Deliver batches, InboxAck,
-// Ping/Pong, handshakes), with realistic ids, seqs and timestamps: the training set.
+// Frames: SampleBodies() renders the traffic as the FlatBuffer bodies the real server and client
+// exchange: per message a Send (sometimes with a piggybacked ack, sometimes to a group), its
+// SendAck, the single-item Deliver, InboxAcks, delivered and read receipt items; offline Deliver
+// batches, group events, media attachments, Ping/Pong, Resume/Welcome, ReadMark, Presence and
+// expiry notices. Ids, seqs and timestamps have the real server's shapes (random user and group
+// ids, node << 48 | counter message ids, counted seqs, to_user 0 for "you"): the training set
+// of tern-v2.
 //
 // Thread safety: a ChatCorpus is one generator; not thread-safe. Functions are pure.
 #pragma once
