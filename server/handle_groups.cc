@@ -110,7 +110,9 @@ void Core::HandleCreateGroup(Conn& c, const wire::CreateGroup& m, uint64_t now_m
 
   const auto users = UsersOf(g);
   bool full = false;  // events are not refused for a full queue: they are few and must arrive
-  auto targets = ChatTargets(*t, users, c.dev, &full);
+  // The creating device gets the event too: unlike a SendAck, the answer to a request is not
+  // replayed on Resume, so its queue is the only place the device is sure to find it.
+  auto targets = ChatTargets(*t, users, store::DeviceKey{}, &full);
   if (!targets.ok()) return fail(targets.status());
   store::MessageRecord rec;
   rec.chat = store::ChatKey::Group(g.group_id);
@@ -203,7 +205,7 @@ void Core::HandleGroupChange(Conn& c, const wire::GroupChange& m, uint64_t now_m
   if (!put.ok()) return fail(put);
 
   bool full = false;
-  auto targets = ChatTargets(*t, audience, c.dev, &full);
+  auto targets = ChatTargets(*t, audience, store::DeviceKey{}, &full);  // the acting device too
   if (!targets.ok()) return fail(targets.status());
   store::MessageRecord rec;
   rec.chat = store::ChatKey::Group(g.group_id);

@@ -71,8 +71,9 @@ TEST(ServerGroup, CreateThenSendReachesEveryDeviceOfEveryMember) {
   ASSERT_EQ(info->members.size(), 3u);
   EXPECT_EQ(info->name, "hikers");
   EXPECT_EQ(info->chat_seq, 1u);
-  // The creation event is the chat's first entry, on every device but the creating one.
-  for (TestDevice* x : {&t.a2, &t.b, &t.c}) {
+  // The creation event is the chat's first entry, on every device of every member: the
+  // creating one too, whose GroupInfo answer is not replayed if the connection drops.
+  for (TestDevice* x : {&t.a, &t.a2, &t.b, &t.c}) {
     auto items = OfGroup(*x, g);
     ASSERT_EQ(items.size(), 1u);
     EXPECT_EQ(items[0].kind, wire::ItemKind::kGroupEvent);
@@ -95,7 +96,7 @@ TEST(ServerGroup, CreateThenSendReachesEveryDeviceOfEveryMember) {
     EXPECT_EQ(items.back().to_user, 0u);
     EXPECT_EQ(items.back().msg_id, ack.msg_id);
   }
-  EXPECT_EQ(OfGroup(t.b, g).size(), 1u);  // not echoed to the only sending device
+  EXPECT_EQ(OfGroup(t.b, g).size(), 1u);  // the create event; the message is not echoed
   EXPECT_TRUE(OfGroup(t.d, g).empty());
 }
 
@@ -144,6 +145,9 @@ TEST(ServerGroup, MembershipEventsAreInTheChatOrderAndBoundWhatMembersSee) {
   EXPECT_EQ(seqs(t.d), (std::vector<uint64_t>{3, 4, 5}));
   EXPECT_EQ(seqs(t.b), (std::vector<uint64_t>{1, 2, 3, 5}));
   EXPECT_EQ(seqs(t.a2), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  // The acting device gets its own membership events (no Resume replays a Reply), not its own
+  // messages (Resume replays SendAcks).
+  EXPECT_EQ(seqs(t.a), (std::vector<uint64_t>{1, 3, 4, 5, 6}));
   auto d_items = OfGroup(t.d, g);
   EXPECT_EQ(d_items[0].event, GroupOp::kAdd);
   EXPECT_EQ(d_items[0].event_user, t.d.user_id);

@@ -109,7 +109,8 @@ void UiApp::GroupNew(const Command& c) {
     return;
   }
   model_.OnGroupInfo(*g, NowMs());
-  // The creating device gets no item for its own event: add it locally (same chat seq).
+  // Show my own event at once (same chat seq); the copy the server also queues for this device
+  // (PROTOCOL.md §3.10) is dropped as a duplicate when it arrives.
   wire::InboxItem created;
   created.kind = wire::ItemKind::kGroupEvent;
   created.group_id = g->group_id;
@@ -149,7 +150,7 @@ void UiApp::GroupChange(const Command& c) {
     Info("/group: " + seq.status().ToString(), true);
     return;
   }
-  wire::InboxItem ev;  // as in GroupNew: my own event is not delivered to this device
+  wire::InboxItem ev;  // as in GroupNew: shown now, the delivered copy is a duplicate
   ev.kind = wire::ItemKind::kGroupEvent;
   ev.group_id = group;
   ev.sender_user = model_.me();
