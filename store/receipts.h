@@ -12,6 +12,13 @@
 //   kChatSenders ChatKey::Encode() | BE64 user                  -> BE64 last chat seq they sent
 //   kRcptQueued  BE64 user | BE32 device | chat | BE64 reader | u8 type -> BE64 queue seq
 //
+// A kRcptQueued entry stays after its item is acked (the next Enqueue for the same key finds
+// the item gone and just replaces the entry), so acks cost nothing here; a queue's seqs never
+// repeat while it lives and DropQueue goes with ForgetDevice, so a stale entry never names
+// another item. Its size is bounded by
+// devices x chats x readers x 2 types, the order of kReceipts times the devices per user; it
+// is dropped with the device (ForgetDevice).
+//
 // Thread safety: as the KvTxn it wraps.
 #pragma once
 
