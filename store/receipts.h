@@ -15,9 +15,8 @@
 // A kRcptQueued entry stays after its item is acked (the next Enqueue for the same key finds
 // the item gone and just replaces the entry), so acks cost nothing here; a queue's seqs never
 // repeat while it lives and DropQueue goes with ForgetDevice, so a stale entry never names
-// another item. Its size is bounded by
-// devices x chats x readers x 2 types, the order of kReceipts times the devices per user; it
-// is dropped with the device (ForgetDevice).
+// another item. Its size is bounded by devices x chats x readers x 2 types, the order of
+// kReceipts times the devices per user; it is dropped with the device (ForgetDevice).
 //
 // Thread safety: as the KvTxn it wraps.
 #pragma once
