@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make package-test: builds the .deb (cpack), installs it — `dpkg -i` into this machine when
-# root (CI; purged again afterwards unless it was installed before), else `dpkg-deb -x` into a
-# temp root — checks its contents (binaries, config,
+# root (CI; purged again afterwards unless it was installed before, and then the tern user and
+# /var/lib/tern that its postinst made, which a purge keeps on purpose, are removed too), else
+# `dpkg-deb -x` into a temp root — checks its contents (binaries, config,
 # systemd unit) and starts the installed ternd once on loopback (--plain-tcp, free ports, a temp
 # data folder), waits for its listening line and a /healthz answer, then stops it with SIGTERM
 # and expects exit 0. Usage: packaging/package_test.sh BUILD_DIR
@@ -11,9 +12,12 @@ start=$(date +%s)
 tmp=$(mktemp -d)
 pid=
 purge=  # set when this test installed the package on a machine that did not have it
+made_user= made_dir=  # set when that install created the tern user / /var/lib/tern
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
   if [ -n "$purge" ]; then dpkg --purge tern >/dev/null 2>&1 || true; fi
+  if [ -n "$made_user" ]; then userdel tern >/dev/null 2>&1 || true; fi
+  if [ -n "$made_dir" ]; then rm -rf /var/lib/tern; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -33,6 +37,10 @@ grep -qx /etc/tern/ternd.conf "$tmp/control/conffiles" || fail "ternd.conf is no
 
 if [ "$(id -u)" = 0 ]; then
   dpkg-query -W -f='${Status}' tern 2>/dev/null | grep -q "install ok installed" || purge=1
+  if [ -n "$purge" ]; then
+    getent passwd tern >/dev/null || made_user=1
+    [ -e /var/lib/tern ] || made_dir=1
+  fi
   DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log" >&2; fail "dpkg -i"; }
   root=/
   getent passwd tern >/dev/null || fail "postinst did not create the tern user"
