@@ -27,9 +27,13 @@
 //                <received/> receipt (both hops), XEP-0359 stanza-id and XEP-0203 delay stamp
 //                on the delivered copy, XEP-0198 <r/> after each stanza and <a h=''/> answers
 //
+// Also the floor of the frame format (FloorBytes): what a message would cost at the measured
+// frames per message if only the text were sent.
+//
 // Output: a table on stderr-free stdout, then one JSON line with tern_bytes_per_msg (the dict
-// run), tern_plain/zstd/ride_bytes_per_msg, the per-direction and per-frame split, and
-// mqtt_json_bytes_per_msg, mqtt_binary_bytes_per_msg, xmpp_bytes_per_msg and the ratios.
+// run), tern_plain/zstd/ride/dict_v1_bytes_per_msg, the per-direction and per-frame split,
+// frames per message, the floors, and mqtt_json_bytes_per_msg, mqtt_binary_bytes_per_msg,
+// xmpp_bytes_per_msg and the ratios.
 //
 //   tern_e2e_bytes [--messages N] [--seed S]
 #include <cinttypes>
@@ -40,6 +44,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +52,8 @@
 #include "tools/client/client.h"
 #include "tools/corpus/chat_corpus.h"
 #include "wire/compress.h"
+#include "wire/frame.h"
+#include "wire/messages.h"
 
 namespace tern::bench {
 namespace {
@@ -161,6 +168,31 @@ Status PlayTern(BenchServer& server, const std::string& name, std::vector<uint32
   }
   for (tools::Client* x : c) x->Close();
   return Status::Ok();
+}
+
+// The floor of this frame format: the bytes per message if every id, seq and timestamp cost
+// nothing. Frames that carry only the text (a Send, a one-item Deliver), compressed one at a
+// time with `dict` as the real ones are, plus the smallest frame the format has (an InboxAck
+// of seq 1) for each other frame per message (`frames` as measured). Computed offline from the
+// same texts; no server involved.
+double FloorBytes(const std::vector<tools::ChatCorpus::Line>& lines, uint32_t dict, double frames) {
+  auto cost = [dict](const wire::Message& m) {
+    const std::string body = wire::EncodeMessage(m);
+    const std::optional<std::string> z = wire::CompressBody(body, dict);
+    const size_t n = z ? z->size() : body.size();
+    std::string header;
+    wire::PutVarint(header, n + 1);
+    return static_cast<double>(header.size() + 1 + n);
+  };
+  double text_frames = 0;
+  for (const auto& l : lines) {
+    wire::Send s;
+    s.text = l.text;
+    wire::InboxItem it;
+    it.text = l.text;
+    text_frames += cost(s) + cost(wire::Deliver{{it}});
+  }
+  return text_frames / static_cast<double>(lines.size()) + (frames - 2) * cost(wire::InboxAck{1});
 }
 
 // ---- MQTT 3.1.1 (OASIS, 2014), §2.2 fixed header, §3.3 PUBLISH, §3.4 PUBACK ----
@@ -343,8 +375,19 @@ int Main(int argc, char** argv) {
   const TernRun& dict = runs[3];
   const TernRun& ride = runs[4];
   const double tern = dict.up + dict.down;
+  const double dict_frames =
+      dict.f_send + dict.f_sent_ack + dict.f_deliver + dict.f_inbox_ack + dict.f_other;
+  const double ride_frames =
+      ride.f_send + ride.f_sent_ack + ride.f_deliver + ride.f_inbox_ack + ride.f_other;
+  const uint32_t newest = wire::DefaultDictOffer().front();
+  const double floor = FloorBytes(lines, newest, dict_frames);
+  const double ride_floor = FloorBytes(lines, newest, ride_frames);
   std::printf("\ntern (dict) vs mqtt+json %.3f (goal <= 0.333), vs mqtt+binary %.3f (goal <= 0.667), "
-              "vs xmpp %.3f (goal <= 0.125)\n\n", tern / mj, tern / mb, tern / xmpp);
+              "vs xmpp %.3f (goal <= 0.125)\n", tern / mj, tern / mb, tern / xmpp);
+  std::printf("floor of the format (frames holding only the text, every id/seq/timestamp free): "
+              "%.1f at %.2f frames/msg (%.3f of mqtt+json, %.3f of mqtt+binary, %.3f of xmpp); "
+              "%.1f at %.2f with riding acks\n\n", floor, dict_frames, floor / mj, floor / mb,
+              floor / xmpp, ride_floor, ride_frames);
   std::printf("{\"bench\":\"e2e_bytes\",\"messages\":%zu,\"seed\":%llu,\"mean_text_bytes\":%.1f,"
               "\"tern_bytes_per_msg\":%.1f,\"tern_up_bytes_per_msg\":%.1f,"
               "\"tern_down_bytes_per_msg\":%.1f,\"tern_send_bytes\":%.1f,"
@@ -354,14 +397,13 @@ int Main(int argc, char** argv) {
               "\"mqtt_json_bytes_per_msg\":%.1f,\"mqtt_binary_bytes_per_msg\":%.1f,"
               "\"xmpp_bytes_per_msg\":%.1f,\"ratio_mqtt_json\":%.3f,\"ratio_mqtt_binary\":%.3f,"
               "\"ratio_xmpp\":%.3f,\"tern_frames_per_msg\":%.2f,\"tern_ride_frames_per_msg\":%.2f,"
-              "\"tern_dict_v1_bytes_per_msg\":%.1f}\n",
+              "\"tern_dict_v1_bytes_per_msg\":%.1f,\"tern_floor_bytes_per_msg\":%.1f,"
+              "\"tern_ride_floor_bytes_per_msg\":%.1f}\n",
               n, static_cast<unsigned long long>(seed), text_bytes, tern, dict.up, dict.down,
               dict.send, dict.sent_ack, dict.deliver, dict.inbox_ack,
               runs[0].up + runs[0].down, runs[1].up + runs[1].down, ride.up + ride.down, mj, mb,
               xmpp, tern / mj, tern / mb, tern / xmpp,
-              dict.f_send + dict.f_sent_ack + dict.f_deliver + dict.f_inbox_ack + dict.f_other,
-              ride.f_send + ride.f_sent_ack + ride.f_deliver + ride.f_inbox_ack + ride.f_other,
-              v1.up + v1.down);
+              dict_frames, ride_frames, v1.up + v1.down, floor, ride_floor);
   return 0;
 }
 
