@@ -2,9 +2,10 @@
 // a scratch directory, one-time codes from otp.log, and latency summaries.
 //
 // This is a small stand-in for tests/integration/{process,server}_util, which link gtest; the
-// benches must not. Every wait is bounded: a ternd that does not print its listening line or
-// does not exit after SIGTERM within the timeout is reported (and killed), never waited on
-// forever.
+// benches must not. The child process itself is tern-loadgen's (tools/loadgen/proc.h), which
+// spawns ternd and Mosquitto the same way. Every wait is bounded: a ternd that does not print
+// its listening line or does not exit after SIGTERM within the timeout is reported (and
+// killed), never waited on forever.
 //
 // Thread safety: a BenchServer and a BenchDir belong to one thread. CodeFor only reads
 // otp.log and may be called from any thread.
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/loadgen/proc.h"
 #include "wire/status.h"
 
 namespace tern::bench {
@@ -41,8 +43,7 @@ class BenchDir {
 class BenchServer {
  public:
   BenchServer(std::string ternd_path, std::vector<std::string> extra_flags = {}, bool tls = false);
-  // Kills (SIGKILL) and reaps a ternd still running.
-  ~BenchServer();
+  // Kills (SIGKILL) and reaps a ternd still running (ChildProcess's destructor).
   BenchServer(const BenchServer&) = delete;
   BenchServer& operator=(const BenchServer&) = delete;
 
@@ -61,21 +62,16 @@ class BenchServer {
 
   uint16_t port() const { return port_; }
   std::string data_dir() const { return dir_.Sub("data"); }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   // SHA-256 fingerprint of ternd's certificate (<data>/tls/cert.sha256), "" for plain TCP.
   std::string fingerprint() const;
 
  private:
-  Result<int> WaitExit(int timeout_ms);
-
   std::string ternd_path_;
   std::vector<std::string> extra_flags_;
   bool tls_;
   BenchDir dir_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  int stdout_fd_ = -1;  // kept open so a late stdout write cannot raise SIGPIPE in ternd
-                        // (it prints only the listening line there: no need to drain)
+  loadgen::ChildProcess child_;  // killed (SIGKILL) and reaped by its destructor if running
   uint16_t port_ = 0;
 };
 
