@@ -209,7 +209,7 @@ std::vector<std::string> ChatCorpus::SampleBodies(size_t n) {
     group_seq = Below(10000);
   };
   auto emit = [&](const wire::Message& m) { out.push_back(wire::EncodeMessage(m)); };
-  // A message item as the receiving device `to` gets it.
+  // A message item from `from`, as the other user's device gets it.
   auto message = [&](int from, bool group, std::string text) {
     wire::InboxItem it;
     it.seq = ++p[1 - from].inbox_seq;
