@@ -93,6 +93,23 @@ TEST(Corpus, DocumentedCommandReproducesTernV2) {
   std::remove(out.c_str());
 }
 
+// `tern-corpus eval` (the figures PROTOCOL.md §2.3 quotes) reports the means and where the
+// bytes go per message type.
+TEST(Corpus, EvalReportsMeansAndEveryTypeOfTheMix) {
+  const std::string cmd = std::string(TERN_CORPUS_PATH) + " eval --seed 99 --count 400 --dict " +
+                          TERN_SOURCE_DIR + "/wire/dict/tern-v2.zdict";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  for (const char* key : {"\"samples\":400", "\"zstd_dict\":", "\"by_type\":{", "\"Send\":{\"n\":",
+                          "\"SendAck\":", "\"Deliver\":", "\"InboxAck\":"})
+    EXPECT_NE(out.find(key), std::string::npos) << key << " in " << out;
+  EXPECT_EQ(out.find("undecodable"), std::string::npos) << out;
+}
+
 // On traffic from a seed neither dictionary was trained on, tern-v2 makes frames smaller than
 // tern-v1 overall and on the frames every message causes (a receipt item, a SendAck).
 TEST(Corpus, TernV2BeatsTernV1OnUnseenTraffic) {

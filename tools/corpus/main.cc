@@ -5,7 +5,9 @@
 //   tern-corpus samples [--seed N] [--count N] --out DIR  one frame body per file
 //   tern-corpus train   [--seed N] [--count N] --dict-id ID [--size BYTES] --out FILE.zdict
 //   tern-corpus eval    [--seed N] [--count N] --dict FILE.zdict
-//                       average body bytes: plain, zstd, zstd + the dictionary
+//                       average body bytes: plain, zstd, zstd + the dictionary; and per
+//                       message type (by_type: count, plain, dict), to see where a new
+//                       dictionary wins or loses
 #define ZDICT_STATIC_LINKING_ONLY  // ZDICT_trainFromBuffer_fastCover
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zdict.h>
@@ -17,10 +19,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "tools/corpus/chat_corpus.h"
+#include "wire/messages.h"
 
 namespace {
 
@@ -126,14 +130,34 @@ int main(int argc, char** argv) {
     ZSTD_CDict* cd = ZSTD_createCDict(dict.data(), dict.size(), 19);
     auto bodies = corpus.SampleBodies(count ? count : 5000);
     double plain = 0, z = 0, zd = 0;
+    struct PerType {
+      size_t n = 0;
+      double plain = 0, dict = 0;
+    };
+    std::map<std::string, PerType> by_type;
     for (const auto& b : bodies) {
+      const size_t with_dict = Magicless(c, b, cd);
       plain += b.size();
       z += Magicless(c, b, nullptr);
-      zd += Magicless(c, b, cd);
+      zd += with_dict;
+      auto m = tern::wire::DecodeMessage(
+          {reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+      PerType& t = by_type[m.ok() ? tern::wire::MessageName(*m) : "undecodable"];
+      ++t.n;
+      t.plain += b.size();
+      t.dict += with_dict;
     }
     const double k = static_cast<double>(bodies.size());
-    std::printf("{\"samples\":%zu,\"plain\":%.1f,\"zstd\":%.1f,\"zstd_dict\":%.1f}\n",
+    std::printf("{\"samples\":%zu,\"plain\":%.1f,\"zstd\":%.1f,\"zstd_dict\":%.1f,\"by_type\":{",
                 bodies.size(), plain / k, z / k, zd / k);
+    const char* sep = "";
+    for (const auto& [name, t] : by_type) {
+      const double n = static_cast<double>(t.n);
+      std::printf("%s\"%s\":{\"n\":%zu,\"plain\":%.1f,\"dict\":%.1f}", sep, name.c_str(), t.n,
+                  t.plain / n, t.dict / n);
+      sep = ",";
+    }
+    std::printf("}}\n");
     ZSTD_freeCDict(cd);
     ZSTD_freeCCtx(c);
     return 0;
